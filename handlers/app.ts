@@ -1,0 +1,99 @@
+// Builds the Hono app: version header, caller identity, one error mapper, and one sub-app per
+// resource. The proxy (src/proxy) sits in front of this app at the Node server level.
+import { Hono } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { HTTPException } from 'hono/http-exception';
+import type { AppContext } from '../src/context.ts';
+import type { AppEnv } from './env.ts';
+import { ServiceError } from '../src/errors.ts';
+import { headerToken, identityFromCookie, identityFromToken, LOGIN_COOKIE } from '../src/auth/identity.ts';
+import { rootApi } from './api/root.ts';
+import { userApi } from './api/user.ts';
+import { usersApi } from './api/users.ts';
+import { serversApi } from './api/servers.ts';
+import { progressApi } from './api/progress.ts';
+import { activityApi } from './api/activity.ts';
+import { tokensApi } from './api/tokens.ts';
+import { oauthApi } from './api/oauth.ts';
+import { pages } from './pages/index.tsx';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function createApp(ctx: AppContext) {
+  const base = ctx.config.hub.base_url.replace(/\/$/, '');
+  const app = new Hono<AppEnv>({ strict: false });
+  const hub = base ? app.basePath(base) : app;
+
+  app.use('*', async (c, next) => {
+    c.set('ctx', ctx);
+    c.set('identity', undefined);
+    await next();
+    c.header('X-JupyterHub-Version', ctx.config.hub.api_version);
+  });
+
+  // Identity: the Authorization header first (token or bearer), then the hub login cookie.
+  // Cookie-authenticated API writes must carry the session's XSRF token (JupyterHub 4.1+).
+  hub.use('/hub/*', async (c, next) => {
+    const token = headerToken(c.req.header('authorization'));
+    if (token) {
+      c.set('identity', await identityFromToken(ctx, token));
+    } else {
+      const id = await identityFromCookie(ctx, getCookie(c, LOGIN_COOKIE));
+      const isApi = c.req.path.startsWith(`${base}/hub/api/`);
+      if (id && isApi && !SAFE_METHODS.has(c.req.method) && c.req.header('x-xsrftoken') !== id.session!.xsrf) {
+        c.set('identity', undefined); // a cross-site write rides no cookie
+      } else {
+        c.set('identity', id);
+      }
+    }
+    await next();
+  });
+
+  hub.route('/hub/api', rootApi);
+  hub.route('/hub/api', userApi);
+  hub.route('/hub/api', usersApi);
+  hub.route('/hub/api', serversApi);
+  hub.route('/hub/api', progressApi);
+  hub.route('/hub/api', activityApi);
+  hub.route('/hub/api', tokensApi);
+  hub.route('/hub/api', oauthApi);
+  hub.route('/', pages);
+
+  app.notFound((c) => {
+    if (c.req.path.startsWith(`${base}/hub/api`)) return c.json({ status: 404, message: 'Not Found' }, 404);
+    return c.html(errorPage(404, 'Not Found'), 404);
+  });
+
+  app.onError((err, c) => {
+    const isApi = c.req.path.startsWith(`${base}/hub/api`);
+    let status = 500;
+    let message = 'Internal Server Error';
+    let headers: Record<string, string> = {};
+    if (err instanceof ServiceError) {
+      status = err.status;
+      message = err.message;
+      headers = err.headers;
+    } else if (err instanceof HTTPException) {
+      status = err.status;
+      message = err.message || (status === 413 ? 'Request body too large' : 'Bad Request');
+    } else {
+      ctx.log.error('unhandled error', { path: c.req.path, method: c.req.method, error: String(err), stack: (err as Error).stack });
+    }
+    for (const [k, v] of Object.entries(headers)) c.header(k, v);
+    c.header('X-JupyterHub-Version', ctx.config.hub.api_version);
+    if (isApi) return c.json({ status, message }, status as 400);
+    return c.html(errorPage(status, message), status as 400);
+  });
+
+  return app;
+}
+
+function escapeHtml(s: string) {
+  return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+export function errorPage(status: number, message: string) {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${status} — Berth</title></head><body><h1>${status}</h1><p>${escapeHtml(message)}</p><p><a href="/hub/home">Home</a></p></body></html>`;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,121 @@
+// The fake backend family (JupyterHub's mocking.py): each "server" is a real HTTP listener on
+// 127.0.0.1 inside this process, so ready checks, the proxy and the OAuth flow can be exercised
+// without Docker. The image name picks the behaviour:
+//   fake            starts at once, answers 200 JSON echoing the request under any path
+//   fake:slow       takes FAKE_SLOW_MS (default 300 ms) to start
+//   fake:fail       start() throws a SpawnError with a log tail
+//   fake:never      starts, but never answers HTTP (a closed port), so the ready check times out
+//   fake:exit       starts, then exits at once (poll says exited)
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SpawnError } from '../../errors.ts';
+import type { Backend, BackendRef, HubReach, ListedServer, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
+
+interface FakeServer {
+  id: string;
+  spec: ServerSpec;
+  http?: Server;
+  url: string;
+  status: 'running' | 'exited';
+  log: string[];
+}
+
+export class FakeBackend implements Backend {
+  readonly kind = 'fake';
+  readonly bindIp = '127.0.0.1';
+  readonly servers = new Map<string, FakeServer>();
+  /** Every call, in order, for tests that assert on what the core asked for. */
+  readonly calls: { op: string; user?: string; serverName?: string }[] = [];
+  private seq = 0;
+
+  async init(hub: { port: number; connectUrl?: string | undefined }): Promise<HubReach> {
+    return { hubUrl: hub.connectUrl ?? `http://127.0.0.1:${hub.port}`, extraListen: [] };
+  }
+
+  async start(spec: ServerSpec, progress: ProgressFn, signal?: AbortSignal): Promise<StartResult> {
+    this.calls.push({ op: 'start', user: spec.user, serverName: spec.serverName });
+    const mode = spec.image.split(':')[1] ?? '';
+    progress(20, `Creating server for ${spec.user}`);
+    if (mode === 'slow') await sleep(Number(spec.env.FAKE_SLOW_MS ?? process.env.FAKE_SLOW_MS ?? 300), signal);
+    if (mode === 'fail') throw new SpawnError('exited', 'Server exited during start-up (exit code 3)', { logTail: 'fake: failing on purpose\n' });
+    const id = `fake-${++this.seq}`;
+    const entry: FakeServer = { id, spec, url: '', status: 'running', log: [`started ${spec.user}/${spec.serverName}`] };
+    if (mode === 'never' || mode === 'exit') {
+      entry.url = `http://127.0.0.1:${await closedPort()}`;
+      if (mode === 'exit') entry.status = 'exited';
+    } else {
+      entry.http = createServer((req, res) => {
+        let body = '';
+        req.on('data', (d) => (body += d));
+        req.on('end', () => {
+          res.writeHead(200, { 'content-type': 'application/json', 'x-fake-server': `${spec.user}/${spec.serverName}` });
+          res.end(JSON.stringify({ user: spec.user, server: spec.serverName, method: req.method, url: req.url, headers: req.headers, body }));
+        });
+      });
+      await new Promise<void>((r) => entry.http!.listen(0, '127.0.0.1', r));
+      entry.url = `http://127.0.0.1:${(entry.http.address() as AddressInfo).port}`;
+    }
+    this.servers.set(id, entry);
+    progress(60, 'Server process started');
+    return { ref: { id }, url: entry.url };
+  }
+
+  async stop(ref: BackendRef): Promise<void> {
+    this.calls.push({ op: 'stop' });
+    const s = this.servers.get(String(ref.id));
+    if (!s) return;
+    this.servers.delete(s.id);
+    await closeServer(s.http);
+  }
+
+  async poll(ref: BackendRef): Promise<PollResult> {
+    const s = this.servers.get(String(ref.id));
+    if (!s) return { status: 'missing' };
+    return s.status === 'running' ? { status: 'running' } : { status: 'exited', exitCode: 1 };
+  }
+
+  async list(): Promise<ListedServer[]> {
+    return [...this.servers.values()].map((s) => ({
+      user: s.spec.user, serverName: s.spec.serverName, ref: { id: s.id }, running: s.status === 'running', url: s.url, configHash: s.spec.configHash,
+    }));
+  }
+
+  async logs(ref: BackendRef, tail: number): Promise<string> {
+    return (this.servers.get(String(ref.id))?.log ?? []).slice(-tail).join('\n');
+  }
+
+  /** Simulates a crash from outside: the process is gone but the ref remains. */
+  async crash(ref: BackendRef): Promise<void> {
+    const s = this.servers.get(String(ref.id));
+    if (!s) return;
+    s.status = 'exited';
+    await closeServer(s.http);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.servers.values()].map((s) => closeServer(s.http)));
+    this.servers.clear();
+  }
+}
+
+function closeServer(http: Server | undefined) {
+  if (!http) return Promise.resolve();
+  http.closeAllConnections?.();
+  return new Promise<void>((r) => http.close(() => r()));
+}
+
+/** A port nothing listens on: bind, read the number, close. */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+function sleep(ms: number, signal?: AbortSignal) {
+  return new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(t); reject(new SpawnError('cancelled', 'Spawn cancelled')); }, { once: true });
+  });
+}

@@ -1,0 +1,85 @@
+// The backend contract (JupyterHub's Spawner, made stateless): every backend — docker, swarm,
+// system-user and the fake — implements it and passes test/contract/backend.contract.ts.
+
+/** Opaque, JSON-serialisable handle a backend returns from start(); persisted in servers.backend_ref. */
+export type BackendRef = Record<string, unknown>;
+
+/** Everything a backend needs to start one server. Computed by src/spawn/spec.ts from config + user. */
+export interface ServerSpec {
+  user: string;
+  /** '' for the default server. */
+  serverName: string;
+  image: string;
+  /** Command override; undefined runs the image's CMD. */
+  cmd?: string[] | undefined;
+  args: string[];
+  /** The full environment (JUPYTERHUB_* included), ready to pass to the container. */
+  env: Record<string, string>;
+  /** Port the server listens on inside its container. */
+  port: number;
+  memLimit?: number | undefined;
+  cpuLimit?: number | undefined;
+  /** berth.* labels identifying the owner; backends add berth.managed-by themselves. */
+  labels: Record<string, string>;
+  /** Hash of the settings that shaped this server: a stopped server with another hash is replaced. */
+  configHash: string;
+}
+
+export interface StartResult {
+  ref: BackendRef;
+  /** Where the proxy reaches the server: scheme://host:port with no path. */
+  url: string;
+}
+
+/**
+ * What poll() says about a server:
+ * - running: the process/container is up (it may not answer HTTP yet);
+ * - exited: it was started and has stopped (exitCode when known) — a crash or a stop from outside;
+ * - missing: nothing exists for this ref (never started, removed, or a half-started create that failed).
+ */
+export type PollResult = { status: 'running' } | { status: 'exited'; exitCode?: number | undefined } | { status: 'missing' };
+
+export interface ListedServer {
+  user: string;
+  serverName: string;
+  ref: BackendRef;
+  running: boolean;
+  url?: string | undefined;
+  configHash?: string | undefined;
+}
+
+export type ProgressFn = (progress: number, message: string) => void;
+
+/** How containers reach the hub, worked out by the backend at start-up (no admin setting needed). */
+export interface HubReach {
+  /** Base URL the servers use for the hub, e.g. http://host.docker.internal:8000 (no trailing slash). */
+  hubUrl: string;
+  /** Extra addresses Berth must listen on for the hub API (e.g. the Docker bridge gateway). */
+  extraListen: { host: string; port: number }[];
+}
+
+export interface Backend {
+  readonly kind: string;
+  /** Address the server binds inside its container/process, used in JUPYTERHUB_SERVICE_URL (0.0.0.0 for containers). */
+  readonly bindIp: string;
+  /**
+   * Checks the backend is reachable and prepares shared resources (networks). Throws
+   * ServiceError('Unavailable') with one actionable sentence when it is not (e.g. Docker down).
+   */
+  init(hub: { port: number; connectUrl?: string | undefined }): Promise<HubReach>;
+  /**
+   * Starts a server: image check/pull → remove stale → create → start → address. Returns once the
+   * process runs (not once it answers HTTP: the spawn runner waits for that). Reports progress.
+   * Throws SpawnError on failure, having cleaned up what it created (volumes are kept). Honors `signal`.
+   */
+  start(spec: ServerSpec, progress: ProgressFn, signal?: AbortSignal): Promise<StartResult>;
+  /** Stops and removes the server's container/process; keeps its home volume. Idempotent: a missing ref is success. */
+  stop(ref: BackendRef): Promise<void>;
+  poll(ref: BackendRef): Promise<PollResult>;
+  /** Everything this backend manages, found by label (for adoption and reconciliation). */
+  list(): Promise<ListedServer[]>;
+  /** The last `tail` lines of the server's output ('' when unknown). */
+  logs(ref: BackendRef, tail: number): Promise<string>;
+  /** Releases clients and timers (tests). */
+  close?(): Promise<void>;
+}

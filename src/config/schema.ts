@@ -1,0 +1,117 @@
+// The one configuration schema. Every key has a default (the embedded defaults), so Berth starts
+// with no file at all. JupyterHub / DockerSpawner equivalents are named where one exists.
+import { z } from 'zod';
+
+const seconds = z.number().positive();
+/** "2G", "512M", or a number of bytes (DockerSpawner's mem_limit). */
+const byteSize = z.union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*[kKmMgGtT]?[bB]?$/, 'a size like 512M or 2G')]);
+const pep440 = z.string().regex(/^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$/, 'a PEP 440 version like 5.3.0');
+const userName = z.string().min(1).max(255);
+
+export const hubSchema = z
+  .object({
+    /** JupyterHub.ip / port: where Berth listens (hub pages, API and proxy on one port). */
+    ip: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8000),
+    /** JupyterHub.base_url. */
+    base_url: z.string().startsWith('/').endsWith('/').default('/'),
+    /** Advertised JupyterHub version; single-user servers and the culler parse it as PEP 440. */
+    api_version: pep440.default('5.3.0'),
+    data_dir: z.string().default('./data'),
+    /** libSQL URL; default file:<data_dir>/berth.db. */
+    db_url: z.string().optional(),
+    /** JupyterHub.cookie_max_age_days, also the OAuth token lifetime. */
+    cookie_max_age_days: z.number().positive().default(14),
+    /** JupyterHub's slow_spawn_timeout / slow_stop_timeout: how long a POST/DELETE waits before 202. */
+    slow_spawn_timeout: seconds.default(10),
+    slow_stop_timeout: seconds.default(10),
+    /** Spawns run at most this many at once; the rest wait in a visible queue (not HTTP 429). */
+    concurrent_spawn_limit: z.number().int().positive().default(20),
+    shutdown_on_logout: z.boolean().default(false),
+    /** A URL the containers use to reach the hub API (JupyterHub.hub_connect_url). Worked out when unset. */
+    hub_connect_url: z.string().url().optional(),
+    log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  })
+  .strict();
+
+export const authSchema = z
+  .object({
+    /** Only the shared password provider exists so far. */
+    provider: z.literal('shared-password').default('shared-password'),
+    /** SharedPasswordAuthenticator.user_password: any allowed name plus this password logs in. */
+    shared_password: z.string().min(8, 'at least 8 characters').optional(),
+    /** SharedPasswordAuthenticator.admin_password: admin_users log in with this one. Generated when unset. */
+    admin_password: z.string().min(8, 'at least 8 characters').optional(),
+    admin_users: z.array(userName).default(['admin']),
+    allowed_users: z.array(userName).default([]),
+    blocked_users: z.array(userName).default([]),
+    /** Authenticator.allow_all. Must be said explicitly; the embedded default (shared password) says it. */
+    allow_all: z.boolean().default(false),
+  })
+  .strict();
+
+export const serviceSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, . _ -'),
+    /** services[].api_token: at least 8 characters, usually `${CULLER_TOKEN}`. */
+    api_token: z.string().min(8, 'at least 8 characters'),
+    admin: z.boolean().default(false),
+    /** Scopes the service's token grants (JupyterHub roles), e.g. the culler's list:users, read:servers... */
+    scopes: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export const spawnerSchema = z
+  .object({
+    /** DockerSpawner.image. */
+    image: z.string().min(1).default('quay.io/jupyter/base-notebook:latest'),
+    /** Spawner.cmd; unset runs the image's CMD (docker-stacks start-notebook → start-singleuser). */
+    cmd: z.array(z.string()).optional(),
+    args: z.array(z.string()).default([]),
+    /** Spawner.port inside the container. */
+    port: z.number().int().min(1).max(65535).default(8888),
+    default_url: z.string().optional(),
+    /** Spawner.environment: added last, overrides everything. */
+    environment: z.record(z.string(), z.string()).default({}),
+    mem_limit: byteSize.optional(),
+    cpu_limit: z.number().positive().optional(),
+    /** Spawner.http_timeout: how long the server may take to answer HTTP after starting. */
+    http_timeout: seconds.default(30),
+    /** Spawner.start_timeout: pull + create + start. */
+    start_timeout: seconds.default(120),
+    /** Spawner.oauth_client_allowed_scopes. */
+    oauth_client_allowed_scopes: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export const dockerSchema = z
+  .object({
+    /** Engine address; default DOCKER_HOST or the local socket. */
+    host: z.string().optional(),
+    /** DockerSpawner.pull_policy. */
+    pull_policy: z.enum(['if-not-present', 'always', 'never']).default('if-not-present'),
+    /** DockerSpawner.network_name: a user network the containers join. When Berth itself runs on it, they reach each other by name. */
+    network: z.string().optional(),
+    /** Named home volume, `{username}` templated (DockerSpawner's volumes={'jupyterhub-user-{username}': ...}). */
+    home_volume: z.string().default('jupyter-{username}'),
+    /** DockerSpawner.notebook_dir / where the volume is mounted: the image's home. */
+    home_dir: z.string().startsWith('/').default('/home/jovyan'),
+    /** DockerSpawner.name_template prefix. */
+    name_prefix: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/).default('jupyter'),
+    extra_labels: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    hub: hubSchema.default(hubSchema.parse({})),
+    auth: authSchema.default(authSchema.parse({})),
+    services: z.array(serviceSchema).default([]),
+    backend: z.enum(['docker', 'fake']).default('docker'),
+    spawner: spawnerSchema.default(spawnerSchema.parse({})),
+    docker: dockerSchema.default(dockerSchema.parse({})),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

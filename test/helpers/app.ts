@@ -1,0 +1,50 @@
+// Builds a complete app for tests: temporary in-memory database with migrations, fake backend,
+// fixed-or-real clock, silent log. Returns helpers to create users and tokens directly.
+import { EventEmitter } from 'node:events';
+import { openDb, schema } from '../../db/client.ts';
+import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
+import { FakeBackend } from '../../src/backends/fake/index.ts';
+import { createApp } from '../../handlers/app.ts';
+import type { AppContext } from '../../src/context.ts';
+import type { Clock } from '../../src/clock.ts';
+import { silentLogger } from '../../src/log.ts';
+import { hashToken, newToken, tokenPrefix } from '../../src/auth/tokens.ts';
+import type { Backend } from '../../src/backends/types.ts';
+
+export interface TestClock extends Clock { advance(ms: number): void; set(ms: number): void }
+
+export function testClock(start = Date.UTC(2026, 10, 22, 1, 0, 0)): TestClock {
+  let t = start;
+  return { now: () => t, advance: (ms) => { t += ms; }, set: (ms) => { t = ms; } };
+}
+
+export async function buildTestApp(opts: { config?: ConfigInput; clock?: Clock; backend?: Backend } = {}) {
+  const config = configSchema.parse({ backend: 'fake', spawner: { image: 'fake' }, auth: { shared_password: 'correct horse', admin_password: 'admin secret pw', allow_all: true }, ...opts.config });
+  const db = await openDb(':memory:');
+  const backend = opts.backend ?? new FakeBackend();
+  const ctx: AppContext = {
+    config, db, backend, clock: opts.clock ?? { now: () => Date.now() }, log: silentLogger,
+    events: new EventEmitter(), hubUrl: 'http://127.0.0.1:8000',
+  };
+  const app = createApp(ctx);
+
+  async function createUser(name: string, o: { admin?: boolean } = {}) {
+    const [row] = await db.insert(schema.users).values({ name, admin: o.admin ?? false, createdAt: ctx.clock.now() }).returning();
+    return row!;
+  }
+
+  /** An API token for `user` with raw `scopes` (default inherit). Returns the clear-text token. */
+  async function createToken(userId: number, scopes: string[] = ['inherit'], extra: Partial<typeof schema.tokens.$inferInsert> = {}) {
+    const token = newToken();
+    await db.insert(schema.tokens).values({ kind: 'api', prefix: tokenPrefix(token), hashed: hashToken(token), userId, scopes, createdAt: ctx.clock.now(), ...extra });
+    return token;
+  }
+
+  const request = (path: string, init: RequestInit & { token?: string } = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.token) headers.set('authorization', `token ${init.token}`);
+    return app.request(path, { ...init, headers });
+  };
+
+  return { app, ctx, db, backend, config, createUser, createToken, request };
+}
