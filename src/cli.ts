@@ -1,0 +1,70 @@
+// Command line: `berth serve | migrate | check-config | version`. Every failure is one line saying
+// what is wrong and how to fix it (a config report lists each bad key, one per line).
+import { parseArgs } from 'node:util';
+import { ConfigError, dbUrl, loadConfig } from './config/load.ts';
+import { ServiceError } from './errors.ts';
+
+const USAGE = `usage: berth <command> [--config FILE]
+
+commands:
+  serve          run the api, the proxy and the worker in one process (the default)
+  migrate        apply database migrations and exit
+  check-config   validate the configuration and exit
+  version        print the version
+
+The config file may also be given as BERTH_CONFIG; with neither, Berth runs on its embedded defaults.`;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (e) {
+    console.error(`berth: ${(e as Error).message} (see \`berth --help\`)`);
+    return 2;
+  }
+  const command = parsed.positionals[0] ?? 'serve';
+  if (parsed.values.help || command === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const file = parsed.values.config;
+  switch (command) {
+    case 'serve': {
+      const { serve } = await import('./serve.ts');
+      await serve({ configFile: file });
+      return -1; // keeps running
+    }
+    case 'migrate': {
+      const { config } = loadConfig({ file });
+      const { openDb } = await import('../db/client.ts');
+      const db = await openDb(dbUrl(config));
+      db.$client.close();
+      console.log(`berth: database ${dbUrl(config)} is up to date`);
+      return 0;
+    }
+    case 'check-config': {
+      const { source } = loadConfig({ file });
+      console.log(`berth: configuration OK (${source})`);
+      return 0;
+    }
+    case 'version': {
+      const { readFileSync } = await import('node:fs');
+      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+      console.log(`berth ${pkg.version}`);
+      return 0;
+    }
+    default:
+      console.error(`berth: unknown command "${command}" (commands: serve, migrate, check-config, version)`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { if (code >= 0) process.exit(code); },
+  (e: unknown) => {
+    if (e instanceof ConfigError) console.error(`berth: ${e.message}`);
+    else if (e instanceof ServiceError) console.error(`berth: ${e.message}`);
+    else console.error(`berth: ${(e as Error)?.stack ?? String(e)}`);
+    process.exit(1);
+  },
+);
