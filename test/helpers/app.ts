@@ -1,6 +1,9 @@
-// Builds a complete app for tests: temporary in-memory database with migrations, fake backend,
+// Builds a complete app for tests: temporary database file with migrations, fake backend,
 // fixed-or-real clock, silent log. Returns helpers to create users and tokens directly.
 import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openDb, schema } from '../../db/client.ts';
 import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { FakeBackend } from '../../src/backends/fake/index.ts';
@@ -11,6 +14,17 @@ import { silentLogger } from '../../src/log.ts';
 import { hashToken, newToken, tokenPrefix } from '../../src/auth/tokens.ts';
 import type { Backend } from '../../src/backends/types.ts';
 
+let root: string | undefined;
+let dbCount = 0;
+function tmpRoot() {
+  if (!root) {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-test-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    root = dir;
+  }
+  return root;
+}
+
 export interface TestClock extends Clock { advance(ms: number): void; set(ms: number): void }
 
 export function testClock(start = Date.UTC(2026, 10, 22, 1, 0, 0)): TestClock {
@@ -20,7 +34,9 @@ export function testClock(start = Date.UTC(2026, 10, 22, 1, 0, 0)): TestClock {
 
 export async function buildTestApp(opts: { config?: ConfigInput; clock?: Clock; backend?: Backend } = {}) {
   const config = configSchema.parse({ backend: 'fake', spawner: { image: 'fake' }, auth: { shared_password: 'correct horse', admin_password: 'admin secret pw', allow_all: true }, ...opts.config });
-  const db = await openDb(':memory:');
+  // A temporary file, not ':memory:': libSQL hands the in-memory connection to the first
+  // transaction and later queries would see a fresh, empty database.
+  const db = await openDb(`file:${join(tmpRoot(), `db-${++dbCount}.sqlite`)}`);
   const backend = opts.backend ?? new FakeBackend();
   const ctx: AppContext = {
     config, db, backend, clock: opts.clock ?? { now: () => Date.now() }, log: silentLogger,
