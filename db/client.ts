@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as schema from './schema/index.ts';
+import { singleWriter } from './local-tx.ts';
 
 export type Db = LibSQLDatabase<typeof schema> & { $client: Client };
 
@@ -23,7 +24,10 @@ export async function openDb(url: string, opts: { migrate?: boolean } = {}): Pro
     await client.execute('PRAGMA synchronous = NORMAL');
   }
   await client.execute('PRAGMA foreign_keys = ON');
-  const db = drizzle(client, { schema, casing: 'snake_case' }) as Db;
+  // Local files: transactions share the one connection, one at a time (see local-tx.ts).
+  const local = url.startsWith('file:') || url === ':memory:' ? singleWriter(client) : undefined;
+  const db = drizzle(local?.client ?? client, { schema, casing: 'snake_case' }) as Db;
+  if (local) db.transaction = local.wrapTransaction(db.transaction.bind(db));
   if (opts.migrate !== false) await migrate(db, { migrationsFolder: MIGRATIONS });
   return db;
 }
