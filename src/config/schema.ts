@@ -28,6 +28,10 @@ export const hubSchema = z
     /** Spawns run at most this many at once; the rest wait in a visible queue (not HTTP 429). */
     concurrent_spawn_limit: z.number().int().positive().default(20),
     shutdown_on_logout: z.boolean().default(false),
+    /** JupyterHub.allow_named_servers: `/users/:name/servers/:server` routes (off, as in JupyterHub). */
+    allow_named_servers: z.boolean().default(false),
+    /** JupyterHub.named_server_limit_per_user: 0 means unlimited. */
+    named_server_limit_per_user: z.number().int().min(0).default(0),
     /** A URL the containers use to reach the hub API (JupyterHub.hub_connect_url). Worked out when unset. */
     hub_connect_url: z.string().url().optional(),
     log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
