@@ -7,6 +7,7 @@ import type { AppContext } from '../src/context.ts';
 import type { AppEnv } from './env.ts';
 import { ServiceError } from '../src/errors.ts';
 import { headerToken, identityFromCookie, identityFromToken, LOGIN_COOKIE } from '../src/auth/identity.ts';
+import { noteTokenUse } from '../src/services/tokens/touch.ts';
 import { rootApi } from './api/root.ts';
 import { userApi } from './api/user.ts';
 import { usersApi } from './api/users.ts';
@@ -36,7 +37,9 @@ export function createApp(ctx: AppContext) {
   hub.use('/hub/*', async (c, next) => {
     const token = headerToken(c.req.header('authorization'));
     if (token) {
-      c.set('identity', await identityFromToken(ctx, token));
+      const id = await identityFromToken(ctx, token);
+      if (id) void noteTokenUse(ctx, id); // throttled, fire-and-forget: never delays the request
+      c.set('identity', id);
     } else {
       const id = await identityFromCookie(ctx, getCookie(c, LOGIN_COOKIE));
       const isApi = c.req.path.startsWith(`${base}/hub/api/`);

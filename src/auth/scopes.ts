@@ -153,11 +153,20 @@ export function intersectScopes(a: ScopeSet, b: ScopeSet): ScopeSet {
   return out;
 }
 
+/** What every token may read about its own owner (JupyterHub's identify_scopes). */
+export function identifyScopes(owner: Owner): string[] {
+  return owner.kind === 'user'
+    ? [`read:users:name!user=${owner.name}`, `read:users:groups!user=${owner.name}`]
+    : [`read:services:name!service=${owner.name}`];
+}
+
 /** A token's effective scopes: its expanded raw scopes, limited to what its owner currently holds. */
 export function tokenScopes(raw: readonly string[], owner: Owner, clientServer?: string): ScopeSet {
   const ownerSet = expandScopes(ownerRawScopes(owner), owner);
   if (raw.length === 1 && raw[0] === 'inherit') return ownerSet;
-  return intersectScopes(expandScopes(raw, owner, clientServer), ownerSet);
+  // JupyterHub 4+ (get_scopes_for) adds the owner's identify scopes to every token, so /api/user
+  // reports them (spec H29: a server token lists read:users:name/groups!user=<n>).
+  return intersectScopes(expandScopes([...raw, ...identifyScopes(owner)], owner, clientServer), ownerSet);
 }
 
 export interface Resource {
