@@ -170,6 +170,28 @@ describe('GET /hub/api/users state filters and server models', () => {
   });
 });
 
+describe('GET /hub/api/users sort and name_filter', () => {
+  test('sort by name or last_activity, "-" for descending; name_filter is a case-insensitive substring', async () => {
+    // A service token: its use is not user activity, so last_activity stays as set here.
+    const t = await buildTestApp({ config: { services: [{ name: 'lister', api_token: 'lister-token-123', scopes: ['list:users'] }] } });
+    await syncServices(t.ctx);
+    const token = 'lister-token-123';
+    for (const [n, at] of [['admin', 2], ['Carla', 3], ['bert', null], ['anna_x', 1]] as const) {
+      const u = await t.createUser(n);
+      if (at !== null) await t.db.update(schema.users).set({ lastActivity: at }).where(eq(schema.users.id, u.id));
+    }
+    const order = async (q: string) => (await json(await t.request(`/hub/api/users?${q}`, { token }))).map((u: { name: string }) => u.name);
+    assert.deepEqual(await order('sort=name'), ['Carla', 'admin', 'anna_x', 'bert']);
+    assert.deepEqual(await order('sort=-id'), ['anna_x', 'bert', 'Carla', 'admin']);
+    assert.deepEqual(await order('sort=id'), ['admin', 'Carla', 'bert', 'anna_x']);
+    assert.deepEqual(await order('sort=last_activity'), ['bert', 'anna_x', 'admin', 'Carla'], 'nulls first ascending');
+    assert.deepEqual(await order('sort=-last_activity'), ['Carla', 'admin', 'anna_x', 'bert'], 'nulls last descending');
+    assert.deepEqual(await order('name_filter=AR'), ['Carla']);
+    assert.deepEqual(await order('name_filter=_'), ['anna_x'], 'LIKE wildcards are literal');
+    assert.deepEqual(await json(await t.request('/hub/api/users?sort=created', { token }), 400), { status: 400, message: "sort must be 'id', 'name', or 'last_activity', not 'created'" });
+  });
+});
+
 describe('GET /hub/api/users/:name', () => {
   test('quoted (%40) and unquoted names resolve to the same user', async () => {
     const { t, token } = await adminApp();
