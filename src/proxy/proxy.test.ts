@@ -293,3 +293,42 @@ describe('proxy', () => {
     assert.equal((await user(redirect.user.id)).lastActivity, null);
   });
 });
+
+describe('proxy under a base_url', () => {
+  test('only <base_url>user/ is proxied, with the full path', async () => {
+    const t = await buildTestApp({ config: { hub: { base_url: '/jh/' } } });
+    const up = upstream('U');
+    const target = `http://127.0.0.1:${await listen(up.server)}`;
+    const u = await t.createUser('alice');
+    await t.db.insert(schema.servers).values({ userId: u.id, name: '', state: 'running', url: target });
+    await bumpRoutes(t.db);
+    const proxy = createProxy(t.ctx, { pollIntervalMs: 3_600_000 });
+    await proxy.refresh();
+    const hub = getRequestListener(t.app.fetch);
+    const front = http.createServer((req, res) => { if (!proxy.handleRequest(req, res)) void hub(req, res); });
+    const port = await listen(front);
+    const get = (path: string) => new Promise<{ status: number; upstream: string | undefined; body: string }>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => { body += c; });
+        res.on('end', () => resolve({ status: res.statusCode!, upstream: res.headers['x-upstream'] as string | undefined, body }));
+      }).on('error', reject);
+    });
+    try {
+      const hit = await get('/jh/user/alice/tree?x=1');
+      assert.equal(hit.status, 200);
+      assert.equal(hit.upstream, 'U');
+      assert.equal((JSON.parse(hit.body) as { url: string }).url, '/jh/user/alice/tree?x=1');
+      const outside = await get('/user/alice/tree');
+      assert.equal(outside.upstream, undefined);
+      const api = await get('/jh/hub/api');
+      assert.deepEqual([api.status, api.upstream, JSON.parse(api.body)], [200, undefined, { version: t.config.hub.api_version }]);
+    } finally {
+      await proxy.close();
+      front.closeAllConnections();
+      await new Promise((r) => front.close(r));
+      up.server.closeAllConnections();
+      await new Promise((r) => up.server.close(r));
+    }
+  });
+});
