@@ -35,7 +35,15 @@ export class FakeBackend implements Backend {
   async start(spec: ServerSpec, progress: ProgressFn, signal?: AbortSignal): Promise<StartResult> {
     this.calls.push({ op: 'start', user: spec.user, serverName: spec.serverName });
     const mode = spec.image.split(':')[1] ?? '';
+    checkAbort(signal);
+    // Like a container of the same name, an earlier instance of this server is replaced.
+    for (const s of [...this.servers.values()]) {
+      if (s.spec.user !== spec.user || s.spec.serverName !== spec.serverName) continue;
+      this.servers.delete(s.id); // not via stop(): `calls` records only what the core asked for
+      await closeServer(s.http);
+    }
     progress(20, `Creating server for ${spec.user}`);
+    checkAbort(signal);
     if (mode === 'slow') await sleep(Number(spec.env.FAKE_SLOW_MS ?? process.env.FAKE_SLOW_MS ?? 300), signal);
     if (mode === 'fail') throw new SpawnError('exited', 'Server exited during start-up (exit code 3)', { logTail: 'fake: failing on purpose\n' });
     const id = `fake-${++this.seq}`;
@@ -111,6 +119,10 @@ async function closedPort(): Promise<number> {
   const port = (s.address() as AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
+}
+
+function checkAbort(signal?: AbortSignal) {
+  if (signal?.aborted) throw new SpawnError('cancelled', 'Spawn cancelled');
 }
 
 function sleep(ms: number, signal?: AbortSignal) {

@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { configSchema } from '../../config/schema.ts';
+import type { ServerSpec } from '../types.ts';
+import { containerCmd, containerCreateBody, serverUrl } from './container-spec.ts';
+
+const config = configSchema.parse({ docker: { extra_labels: { 'berth.user': 'spoofed', team: 'a' } } });
+const spec: ServerSpec = {
+  user: 'alice', serverName: '', image: 'img:1', args: [], port: 8888, env: { A: '1' }, labels: { 'berth.server': 'spoofed' }, configHash: 'h',
+};
+
+test('the command: cmd + args, args appended to the image CMD, or the image CMD untouched', () => {
+  assert.deepEqual(containerCmd({ ...spec, cmd: ['a'], args: ['--x'] }, ['img']), ['a', '--x']);
+  assert.deepEqual(containerCmd({ ...spec, args: ['--x'] }, ['start.sh']), ['start.sh', '--x']);
+  assert.equal(containerCmd(spec, ['start.sh']), undefined);
+});
+
+test('host mode: loopback-published port, host-gateway, our labels win over extra and spec labels', () => {
+  const body = containerCreateBody({ config, spec, name: 'jupyter-alice', volume: 'jupyter-alice', networking: { mode: 'host' } });
+  assert.deepEqual(body.HostConfig?.PortBindings, { '8888/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] });
+  assert.deepEqual(body.HostConfig?.ExtraHosts, ['host.docker.internal:host-gateway']);
+  assert.equal(body.HostConfig?.NetworkMode, 'bridge');
+  assert.deepEqual(body.HostConfig?.Mounts, [{ Type: 'volume', Source: 'jupyter-alice', Target: '/home/jovyan' }]);
+  assert.equal(body.Labels?.['berth.user'], 'alice');
+  assert.equal(body.Labels?.['berth.server'], '');
+  assert.equal(body.Labels?.team, 'a');
+  assert.deepEqual(body.Env, ['JUPYTER_IMAGE_SPEC=img:1', 'A=1']);
+  assert.equal('Cmd' in body, false);
+  assert.equal(body.HostConfig?.Memory, undefined);
+});
+
+test('network mode: joins the network, publishes nothing, reached by name', () => {
+  const body = containerCreateBody({ config, spec, name: 'jupyter-alice', volume: 'v', networking: { mode: 'network', network: 'berth_default' } });
+  assert.equal(body.HostConfig?.NetworkMode, 'berth_default');
+  assert.equal(body.HostConfig?.PortBindings, undefined);
+  assert.equal(serverUrl({ name: 'jupyter-alice', port: 8888, networking: { mode: 'network', network: 'n' }, ports: {} }), 'http://jupyter-alice:8888');
+  assert.equal(serverUrl({ name: 'x', port: 8888, networking: { mode: 'host' }, ports: { '8888/tcp': [{ HostIp: '127.0.0.1', HostPort: '32768' }] } }), 'http://127.0.0.1:32768');
+  assert.equal(serverUrl({ name: 'x', port: 8888, networking: { mode: 'host' }, ports: {} }), undefined);
+});

@@ -1,0 +1,226 @@
+// The docker backend (DockerSpawner, made stateless): one container per server, found by label,
+// with a home volume that outlives every container (design §6, §9).
+import type { Config } from '../../config/schema.ts';
+import { ServiceError, SpawnError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { Backend, BackendRef, HubReach, ListedServer, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
+import { LABELS, containerCreateBody, ownLabelFilter, serverUrl, volumeLabels } from './container-spec.ts';
+import { VOLUME_NAME, containerName, homeVolumeName } from './names.ts';
+import { DockerError, DockerPort } from './port.ts';
+import { PullProgress } from './pull-progress.ts';
+import { type Reach, workOutReach } from './reach.ts';
+
+/** Grace period for `docker stop` before SIGKILL (JupyterHub's default stop wait is 10 s). */
+const STOP_SECONDS = 10;
+/** Log lines kept with a failed spawn. */
+const LOG_TAIL = 50;
+
+export class DockerBackend implements Backend {
+  readonly kind = 'docker';
+  readonly bindIp = '0.0.0.0';
+  readonly port: DockerPort;
+  private reach: Reach | undefined;
+
+  constructor(private readonly config: Config, private readonly log: Logger) {
+    this.port = new DockerPort({ host: config.docker.host, log });
+  }
+
+  async init(hub: { port: number; connectUrl?: string | undefined }): Promise<HubReach> {
+    try {
+      await this.port.ping();
+      this.reach = await workOutReach(this.port, this.config, hub, this.log);
+    } catch (err) {
+      throw this.unreachable(err);
+    }
+    this.log.info('docker: engine reachable', { address: this.port.address, mode: this.reach.networking.mode, hubUrl: this.reach.hubUrl });
+    return { hubUrl: this.reach.hubUrl, extraListen: this.reach.extraListen };
+  }
+
+  async start(spec: ServerSpec, progress: ProgressFn, signal?: AbortSignal): Promise<StartResult> {
+    const networking = (this.reach ?? (await this.lazyInit())).networking;
+    const name = containerName(this.config.docker.name_prefix, spec.user, spec.serverName);
+    const volume = homeVolumeName(this.config.docker.home_volume, spec.user);
+    if (!VOLUME_NAME.test(volume)) throw new SpawnError('create', `Home volume name "${volume}" is not valid for Docker: check docker.home_volume`);
+    const steps = async () => {
+      checkAbort(signal);
+      const imageCmd = await this.ensureImage(spec.image, progress, signal);
+      checkAbort(signal);
+      await this.removePrevious(name, spec);
+      await this.ensureVolume(volume, spec.user);
+      checkAbort(signal);
+      progress(70, 'Creating container');
+      const body = containerCreateBody({ config: this.config, spec, name, volume, networking, imageCmd });
+      return this.port.createContainer(body);
+    };
+    let id: string;
+    try {
+      id = await steps();
+    } catch (err) {
+      throw this.spawnError(err, 'create');
+    }
+    // From here on a container exists: any failure removes it (the volume stays) and keeps its last words.
+    try {
+      checkAbort(signal);
+      progress(80, 'Starting container');
+      await this.port.startContainer(id);
+      const info = await this.port.inspectContainer(id);
+      if (!info?.State.Running) {
+        throw new SpawnError('exited', `Server exited during start-up (exit code ${info?.State.ExitCode ?? 'unknown'})`);
+      }
+      const url = serverUrl({ name, port: spec.port, networking, ports: info.NetworkSettings.Ports as never });
+      if (!url) throw new SpawnError('start', `Container ${name} has no address for port ${spec.port}`);
+      progress(90, 'Container started');
+      this.log.info('docker: container started', { name, id: id.slice(0, 12), url });
+      return { ref: { id, name }, url };
+    } catch (err) {
+      const logTail = await this.port.containerLogs(id, LOG_TAIL).catch(() => '');
+      await this.port.removeContainer(id).catch((e) => this.log.warn('docker: could not remove failed container', { name, error: String(e) }));
+      throw this.spawnError(err, 'start', logTail);
+    }
+  }
+
+  async stop(ref: BackendRef): Promise<void> {
+    const id = refId(ref);
+    if (!id) return;
+    await this.port.stopContainer(id, STOP_SECONDS);
+    await this.port.removeContainer(id);
+  }
+
+  async poll(ref: BackendRef): Promise<PollResult> {
+    const id = refId(ref);
+    const info = id ? await this.port.inspectContainer(id) : null;
+    if (!info) return { status: 'missing' };
+    if (info.State.Running) return { status: 'running' };
+    // Created but never started: the half-started create of a spawn that did not finish.
+    if (info.State.Status === 'created') return { status: 'missing' };
+    return { status: 'exited', exitCode: info.State.ExitCode };
+  }
+
+  async list(): Promise<ListedServer[]> {
+    const containers = await this.port.listContainers(ownLabelFilter(this.config));
+    return containers.map((c) => {
+      const labels = c.Labels ?? {};
+      const name = (c.Names?.[0] ?? '').replace(/^\//, '');
+      const running = c.State === 'running';
+      const port = Number(labels[LABELS.port] ?? 8888);
+      const ports: Record<string, { HostIp?: string; HostPort?: string }[]> = {
+        [`${port}/tcp`]: (c.Ports ?? []).filter((p) => p.PrivatePort === port && p.PublicPort).map((p) => ({ HostIp: p.IP, HostPort: String(p.PublicPort) })),
+      };
+      return {
+        user: labels[LABELS.user] ?? '',
+        serverName: labels[LABELS.server] ?? '',
+        ref: { id: c.Id, name },
+        running,
+        url: running ? serverUrl({ name, port, networking: this.reach?.networking, ports }) : undefined,
+        configHash: labels[LABELS.configHash],
+      };
+    });
+  }
+
+  async logs(ref: BackendRef, tail: number): Promise<string> {
+    const id = refId(ref);
+    if (!id) return '';
+    const text = await this.port.containerLogs(id, tail);
+    return text.replace(/\n$/, '').split('\n').slice(-tail).join('\n');
+  }
+
+  async close(): Promise<void> {
+    // dockerode keeps no pooled connections or timers of its own.
+  }
+
+  /** start() before init() (tests, tools): work out the reach with the configured hub port. */
+  private async lazyInit(): Promise<Reach> {
+    await this.init({ port: this.config.hub.port, connectUrl: this.config.hub.hub_connect_url });
+    return this.reach!;
+  }
+
+  /** Pull policy and pull with progress; returns the image's CMD (args are appended to it). */
+  private async ensureImage(image: string, progress: ProgressFn, signal?: AbortSignal): Promise<string[] | undefined> {
+    const policy = this.config.docker.pull_policy;
+    progress(5, `Checking image ${image}`);
+    let info = await this.port.inspectImage(image);
+    if (policy === 'always' || (!info && policy === 'if-not-present')) {
+      await this.pull(image, progress, signal);
+      info = await this.port.inspectImage(image);
+    }
+    if (!info) throw new SpawnError('image', `Image ${image} is not present and pull_policy is never`);
+    return info.Config?.Cmd ?? undefined;
+  }
+
+  private async pull(image: string, progress: ProgressFn, signal?: AbortSignal) {
+    const tracker = new PullProgress();
+    let shown = -1;
+    progress(10, `Pulling image ${image}`);
+    try {
+      await this.port.pullImage(image, (ev) => {
+        const pct = tracker.update(ev);
+        if (pct === shown) return;
+        shown = pct;
+        progress(10 + Math.round(pct * 0.5), `Pulling image ${image}: ${pct}%`);
+      }, signal);
+    } catch (err) {
+      if (err instanceof DockerError && (err.kind === 'Failed' || err.kind === 'NotFound')) {
+        throw new SpawnError('image', `Image ${image} could not be pulled: ${err.detail}`, { cause: err });
+      }
+      throw err;
+    }
+    progress(60, `Pulled image ${image}`);
+  }
+
+  /**
+   * Any container already holding the name is removed, running or not: each spawn gets a fresh
+   * server token, so an old container (stale image, old config hash, crashed, or left running by an
+   * earlier Berth) could never authenticate. Its home volume is untouched.
+   */
+  private async removePrevious(name: string, spec: ServerSpec) {
+    const old = await this.port.inspectContainer(name);
+    if (!old) return;
+    const oldHash = old.Config.Labels?.[LABELS.configHash];
+    this.log.info('docker: replacing previous container', {
+      name, running: old.State.Running, configChanged: oldHash !== spec.configHash, imageChanged: old.Config.Image !== spec.image,
+    });
+    await this.port.removeContainer(old.Id);
+  }
+
+  /** Docker copies the image's files (and their owner, e.g. jovyan 1000) into a fresh named volume on first mount. */
+  private async ensureVolume(volume: string, user: string) {
+    if (await this.port.inspectVolume(volume)) return;
+    await this.port.createVolume(volume, volumeLabels(this.config, user));
+  }
+
+  private unreachable(err: unknown): ServiceError {
+    if (err instanceof ServiceError) return err;
+    const kind = err instanceof DockerError ? err.kind : 'Failed';
+    const where = this.port.address;
+    const message =
+      kind === 'Forbidden'
+        ? `Permission denied on the Docker engine at ${where}: run Berth as root or add its user to the docker group`
+        : kind === 'Unavailable' || kind === 'Timeout'
+          ? `Docker is not reachable at ${where}: start the Docker engine (dockerd) or set DOCKER_HOST / docker.host in berth.yaml`
+          : `Docker at ${where} answered with an error (${err instanceof Error ? err.message : String(err)}): check the engine's log`;
+    return new ServiceError('Unavailable', message, { cause: err });
+  }
+
+  private spawnError(err: unknown, reason: 'create' | 'start', logTail?: string): SpawnError {
+    const tail = logTail || undefined;
+    if (err instanceof SpawnError) return tail && !err.logTail ? new SpawnError(err.reason, err.message, { logTail: tail, cause: err.cause }) : err;
+    if (err instanceof DockerError) {
+      if (err.kind === 'Aborted') return new SpawnError('cancelled', 'Spawn cancelled', { logTail: tail, cause: err });
+      if (err.kind === 'Timeout') return new SpawnError('backend', `Docker did not answer in time (${err.op})`, { logTail: tail, cause: err });
+      if (err.kind === 'Unavailable' || err.kind === 'Forbidden') {
+        return new SpawnError('backend', this.unreachable(err).message, { logTail: tail, cause: err });
+      }
+      return new SpawnError(reason, `Could not ${reason} the container: ${err.detail}`, { logTail: tail, cause: err });
+    }
+    return new SpawnError('backend', `Unexpected error during ${reason}: ${String(err)}`, { logTail: tail, cause: err });
+  }
+}
+
+function refId(ref: BackendRef): string | undefined {
+  const id = ref.id ?? ref.name;
+  return typeof id === 'string' && id ? id : undefined;
+}
+
+function checkAbort(signal?: AbortSignal) {
+  if (signal?.aborted) throw new SpawnError('cancelled', 'Spawn cancelled');
+}

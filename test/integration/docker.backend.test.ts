@@ -1,0 +1,213 @@
+// The docker backend against the real engine: the shared contract suite with berth-test/tiny, then
+// what only Docker has (labels, the home volume, stale containers, limits, pull policy, hub reach).
+// Everything is named berthtest-<random> and labelled berth.test=1, and removed by label afterwards.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Docker from 'dockerode';
+import { backendContract } from '../contract/backend.contract.ts';
+import { DockerBackend } from '../../src/backends/docker/index.ts';
+import { containerName, homeVolumeName } from '../../src/backends/docker/names.ts';
+import { demuxLogs } from '../../src/backends/docker/port.ts';
+import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
+import { ServiceError, SpawnError } from '../../src/errors.ts';
+import { silentLogger } from '../../src/log.ts';
+import { serverPrefix } from '../../src/names.ts';
+import type { ServerSpec } from '../../src/backends/types.ts';
+
+const TINY = 'berth-test/tiny:latest';
+const RUN = randomBytes(4).toString('hex');
+const PREFIX = `berthtest-${RUN}`;
+const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+
+function testConfig(docker: ConfigInput['docker'] = {}) {
+  return configSchema.parse({
+    backend: 'docker',
+    docker: { name_prefix: PREFIX, home_volume: `${PREFIX}-home-{username}`, extra_labels: { 'berth.test': '1' }, ...docker },
+  });
+}
+
+/** The small env builder: what the spawn runner would pass, reduced to what tiny reads. */
+function tinySpec(user: string, opts: Partial<ServerSpec> = {}): ServerSpec {
+  const prefix = serverPrefix('/', user, opts.serverName ?? '');
+  return {
+    user, serverName: '', image: TINY, args: [], port: 8888, labels: {}, configHash: 'h1',
+    ...opts,
+    env: { JUPYTERHUB_SERVICE_URL: `http://0.0.0.0:8888${prefix}`, JUPYTERHUB_SERVICE_PREFIX: prefix, JUPYTERHUB_USER: user, ...opts.env },
+  };
+}
+
+/** Removes every container and volume this run created (tests may delete their own volumes; Berth never does). */
+async function removeTestObjects() {
+  const filters = { label: ['berth.test=1', `berth.instance=${PREFIX}`] };
+  for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+  for (const c of await docker.listContainers({ all: true, filters: { name: [PREFIX] } })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+  const { Volumes } = await docker.listVolumes({ filters: { label: ['berth.test=1'] } });
+  for (const v of Volumes ?? []) if (v.Name.startsWith(PREFIX)) await docker.getVolume(v.Name).remove().catch(() => {});
+}
+
+async function exec(containerId: string, script: string): Promise<string> {
+  const e = await docker.getContainer(containerId).exec({ Cmd: ['/bin/sh', '-c', script], AttachStdout: true, AttachStderr: true });
+  const stream = await e.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', resolve);
+    stream.on('error', reject);
+  });
+  return demuxLogs(Buffer.concat(chunks));
+}
+
+const noProgress = () => {};
+const latencies: number[] = [];
+
+backendContract('docker', async () => {
+  const backend = new DockerBackend(testConfig(), silentLogger);
+  await backend.init({ port: 8000 });
+  return {
+    backend,
+    images: { ok: TINY, fail: TINY, hang: TINY },
+    env: { fail: { TINY_FAIL: '1' }, hang: { TINY_HANG: '1' } },
+    cleanup: removeTestObjects,
+  };
+});
+
+describe('docker backend: docker-specific', () => {
+  const backend = new DockerBackend(testConfig(), silentLogger);
+  let n = 0;
+  const user = () => `dk${RUN}.u-${++n}`;
+  const timedStart = async (spec: ServerSpec) => {
+    const t0 = performance.now();
+    const r = await backend.start(spec, noProgress);
+    latencies.push(performance.now() - t0);
+    return r;
+  };
+
+  before(async () => { await backend.init({ port: 8000 }); });
+  after(async () => {
+    await removeTestObjects();
+    const sorted = [...latencies].sort((a, b) => a - b);
+    if (sorted.length) console.log(`docker start() latency over ${sorted.length} starts: median ${sorted[sorted.length >> 1]!.toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms`);
+  });
+
+  test('labels are on the container and on the home volume', async () => {
+    const u = user();
+    const { ref } = await timedStart(tinySpec(u, { serverName: 'lab', labels: { 'berth.custom': 'yes' }, configHash: 'abc' }));
+    const info = await docker.getContainer(String(ref.id)).inspect();
+    assert.equal(info.Name, `/${containerName(PREFIX, u, 'lab')}`);
+    // Image labels are inherited by containers (tiny carries berth.test.recipe): compare only berth's own keys.
+    const labels = Object.fromEntries(Object.entries(info.Config.Labels).filter(([k]) => k !== 'berth.test.recipe'));
+    assert.deepEqual(labels, {
+      'berth.managed-by': 'berth', 'berth.instance': PREFIX, 'berth.user': u, 'berth.server': 'lab', 'berth.config-hash': 'abc',
+      'berth.port': '8888', 'berth.test': '1', 'berth.custom': 'yes',
+    });
+    assert.deepEqual(info.HostConfig.RestartPolicy, { Name: 'no', MaximumRetryCount: 0 });
+    const vol = await docker.getVolume(homeVolumeName(`${PREFIX}-home-{username}`, u)).inspect();
+    assert.deepEqual(vol.Labels, { 'berth.managed-by': 'berth', 'berth.instance': PREFIX, 'berth.user': u, 'berth.test': '1' });
+    await backend.stop(ref);
+  });
+
+  test('the home volume survives stop and a second start', async () => {
+    const u = user();
+    const first = await timedStart(tinySpec(u));
+    assert.equal(await exec(String(first.ref.id), 'echo kept-across-restarts > /home/jovyan/note.txt && cat /home/jovyan/note.txt'), 'kept-across-restarts\n');
+    await backend.stop(first.ref);
+    assert.equal((await docker.listContainers({ all: true, filters: { id: [String(first.ref.id)] } })).length, 0, 'container removed');
+    const volume = homeVolumeName(`${PREFIX}-home-{username}`, u);
+    assert.equal((await docker.getVolume(volume).inspect()).Name, volume, 'volume kept');
+    const second = await timedStart(tinySpec(u));
+    assert.notEqual(second.ref.id, first.ref.id);
+    assert.equal(await exec(String(second.ref.id), 'cat /home/jovyan/note.txt'), 'kept-across-restarts\n');
+    await backend.stop(second.ref);
+  });
+
+  test('a stale container with the same name is replaced (new config hash), its volume kept', async () => {
+    const u = user();
+    const name = containerName(PREFIX, u, '');
+    const stale = await docker.createContainer({
+      name, Image: TINY, Labels: { 'berth.test': '1', 'berth.managed-by': 'berth', 'berth.instance': PREFIX, 'berth.config-hash': 'old' },
+    });
+    await stale.start();
+    const { ref, url } = await timedStart(tinySpec(u, { configHash: 'new' }));
+    await assert.rejects(stale.inspect(), (e: { statusCode?: number }) => e.statusCode === 404);
+    const info = await docker.getContainer(String(ref.id)).inspect();
+    assert.equal(info.Name, `/${name}`);
+    assert.equal(info.Config.Labels['berth.config-hash'], 'new');
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    await backend.stop(ref);
+  });
+
+  test('memory and cpu limits are applied', async () => {
+    const { ref } = await timedStart(tinySpec(user(), { memLimit: 64 * 1024 * 1024, cpuLimit: 0.5 }));
+    const info = await docker.getContainer(String(ref.id)).inspect();
+    assert.equal(info.HostConfig.Memory, 64 * 1024 * 1024);
+    assert.equal(info.HostConfig.NanoCpus, 500_000_000);
+    await backend.stop(ref);
+  });
+
+  test("pull_policy 'never' with a missing image: SpawnError('image'), nothing created", async () => {
+    const never = new DockerBackend(testConfig({ pull_policy: 'never' }), silentLogger);
+    await never.init({ port: 8000 });
+    const image = `berthtest-missing/none:${RUN}`;
+    const u = user();
+    await assert.rejects(never.start(tinySpec(u, { image }), noProgress), (e: unknown) => {
+      assert.ok(e instanceof SpawnError);
+      assert.equal(e.reason, 'image');
+      assert.equal(e.message, `Image ${image} is not present and pull_policy is never`);
+      return true;
+    });
+    assert.deepEqual((await never.list()).filter((l) => l.user === u), []);
+  });
+
+  test('a pull that fails (registry on a closed loopback port): SpawnError image, with progress reported first', async () => {
+    const image = `127.0.0.1:${await closedPort()}/berthtest/none:${RUN}`;
+    const seen: string[] = [];
+    await assert.rejects(backend.start(tinySpec(user(), { image }), (_p, m) => seen.push(m)), (e: unknown) => {
+      assert.ok(e instanceof SpawnError);
+      assert.equal(e.reason, 'image');
+      assert.match(e.message, new RegExp(`^Image ${image.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} could not be pulled: `));
+      return true;
+    });
+    assert.ok(seen.includes(`Pulling image ${image}`), seen.join(' | '));
+  });
+
+  test('init() against an unreachable engine: ServiceError Unavailable with one actionable sentence', async () => {
+    const down = new DockerBackend(testConfig({ host: 'unix:///nonexistent.sock' }), silentLogger);
+    await assert.rejects(down.init({ port: 8000 }), (e: unknown) => {
+      assert.ok(e instanceof ServiceError);
+      assert.equal(e.code, 'Unavailable');
+      assert.equal(e.status, 503);
+      assert.equal(e.message, 'Docker is not reachable at /nonexistent.sock: start the Docker engine (dockerd) or set DOCKER_HOST / docker.host in berth.yaml');
+      return true;
+    });
+  });
+
+  test('hub reach on the host: host.docker.internal + a listener on the bridge gateway reach the hub from a container', async () => {
+    const gateway = (await docker.getNetwork('bridge').inspect()).IPAM?.Config?.[0]?.Gateway as string;
+    const hubPort = await closedPort();
+    const reachBackend = new DockerBackend(testConfig(), silentLogger);
+    const reach = await reachBackend.init({ port: hubPort });
+    assert.deepEqual(reach, { hubUrl: `http://host.docker.internal:${hubPort}`, extraListen: [{ host: gateway, port: hubPort }] });
+    const hub: Server = createServer((_req, res) => res.end('berth-hub-ok'));
+    await new Promise<void>((r) => hub.listen(hubPort, gateway, r));
+    try {
+      const { ref } = await reachBackend.start(tinySpec(user()), noProgress);
+      assert.equal(await exec(String(ref.id), `wget -qO- ${reach.hubUrl}/`), 'berth-hub-ok');
+      await reachBackend.stop(ref);
+    } finally {
+      await new Promise<void>((r) => hub.close(() => r()));
+    }
+    const connect = await reachBackend.init({ port: hubPort, connectUrl: 'http://hub.example:8081' });
+    assert.deepEqual(connect, { hubUrl: 'http://hub.example:8081', extraListen: [] });
+  });
+});
+
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
