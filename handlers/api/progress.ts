@@ -1,5 +1,116 @@
-// PLACEHOLDER — being written (issue #2). Mounted at /hub/api by handlers/app.ts.
-import { Hono } from 'hono';
+// GET /hub/api/users/:name/server/progress and …/servers/:server/progress (spec E.3): the events
+// of the current spawn as server-sent events, read from the database (woken by this process's
+// 'server-changed' and a 500 ms poll for spawns run elsewhere), ending with the ready or failed event.
+import { Hono, type Context } from 'hono';
+import { and, asc, eq, gt } from 'drizzle-orm';
 import type { AppEnv } from '../env.ts';
+import type { AppContext } from '../../src/context.ts';
+import { schema } from '../../db/client.ts';
+import type { ServerEventRow, ServerRow } from '../../db/schema/index.ts';
+import { invalid, notFound } from '../../src/errors.ts';
+import { requireScope } from '../lib.ts';
+import { serverPrefix } from '../../src/names.ts';
+import { findServerRow, PENDING_SPAWN, serverLabel } from '../../src/services/servers/transition.ts';
 
 export const progressApi = new Hono<AppEnv>();
+
+const KEEPALIVE_MS = 8000;
+const POLL_MS = 500;
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+function readyEvent(url: string) {
+  return { progress: 100, ready: true, message: `Server ready at ${url}`, html_message: `Server ready at <a href="${escapeHtml(url)}">${escapeHtml(url)}</a>`, url };
+}
+const failedEvent = (message: string) => ({ progress: 100, failed: true, message });
+
+/** An event row as JupyterHub sends it; the final ones carry the full ready/failed shape. */
+function wire(e: ServerEventRow, url: string): Record<string, unknown> {
+  if (e.ready) return readyEvent(url);
+  if (e.failed) return failedEvent(e.message);
+  return { progress: e.progress, message: e.message };
+}
+
+const eventsAfter = (ctx: AppContext, row: ServerRow, afterId: number) =>
+  ctx.db.select().from(schema.serverEvents)
+    .where(and(eq(schema.serverEvents.serverId, row.id), eq(schema.serverEvents.spawnSeq, row.spawnSeq), gt(schema.serverEvents.id, afterId)))
+    .orderBy(asc(schema.serverEvents.id));
+
+/** The final event of a spawn that is over, from the row when no event says it (e.g. written by an older Berth). */
+function finalFromRow(row: ServerRow, url: string) {
+  if (row.state === 'running') return readyEvent(url);
+  if (row.failure) return failedEvent(row.failure.reason === 'cancelled' ? 'Spawn cancelled' : `Spawn failed: ${row.failure.message}`);
+  return failedEvent('Spawn failed');
+}
+
+async function progress(c: Context<AppEnv>) {
+  const name = c.req.param('name')!;
+  const serverName = c.req.param('server') ?? '';
+  requireScope(c, 'read:servers', { server: `${name}/${serverName}` });
+  const ctx = c.get('ctx');
+  const user = await ctx.db.query.users.findFirst({ where: eq(schema.users.name, name) });
+  if (!user) throw notFound(`No such user: ${name}`);
+  const row = await ctx.db.query.servers.findFirst({ where: and(eq(schema.servers.userId, user.id), eq(schema.servers.name, serverName)) });
+  if (!row) throw notFound(`${serverLabel(name, serverName)} has no such server`);
+  const url = serverPrefix(ctx.config.hub.base_url, user.name, serverName);
+  const pending = PENDING_SPAWN.includes(row.state);
+  // Not starting: a ready server gets only its final event, a failed or cancelled spawn its failure.
+  if (!pending && row.state !== 'running' && !row.failure) throw invalid(`${serverLabel(name, serverName)} is not starting...`);
+
+  const enc = new TextEncoder();
+  let closed = false;
+  let wake: (() => void) | undefined;
+  const onChange = (id: number) => { if (id === row.id) wake?.(); };
+  let keepalive: NodeJS.Timeout | undefined;
+  const cleanup = () => {
+    closed = true;
+    clearInterval(keepalive);
+    ctx.events.off('server-changed', onChange);
+    wake?.();
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      const send = (data: unknown) => { if (!closed) controller.enqueue(enc.encode(`data: ${JSON.stringify(data)}\n\n`)); };
+      keepalive = setInterval(() => { if (!closed) controller.enqueue(enc.encode('\n\n')); }, KEEPALIVE_MS);
+      ctx.events.on('server-changed', onChange);
+      try {
+        if (!pending) send(row.state === 'running' ? readyEvent(url) : finalFromRow(row, url));
+        else await follow(ctx, row, url, send, () => closed, (f) => { wake = f; });
+      } catch (err) {
+        ctx.log.warn('progress stream error', { serverId: row.id, error: String(err) });
+      }
+      if (!closed) { cleanup(); controller.close(); }
+    },
+    cancel() { cleanup(); }, // the client went away
+  });
+  return c.body(body, 200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
+}
+
+/** Streams the spawn's events until its final one (or the row moves on to another spawn or is deleted). */
+async function follow(ctx: AppContext, row: ServerRow, url: string, send: (d: unknown) => void, isClosed: () => boolean, setWake: (f: () => void) => void) {
+  let lastId = 0;
+  const drain = async () => {
+    for (const e of await eventsAfter(ctx, row, lastId)) {
+      lastId = e.id;
+      send(wire(e, url));
+      if (e.ready || e.failed) return true;
+    }
+    return false;
+  };
+  while (!isClosed()) {
+    if (await drain()) return;
+    const now = await findServerRow(ctx.db, row.id);
+    if (!now || now.spawnSeq !== row.spawnSeq) return;
+    if (!PENDING_SPAWN.includes(now.state) && now.state !== 'stopping') {
+      // over: the final event was committed with the state change, so one more read finds it
+      if (!(await drain())) send(finalFromRow(now, url));
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, POLL_MS);
+      setWake(() => { clearTimeout(t); resolve(); });
+    });
+  }
+}
+
+progressApi.get('/users/:name/server/progress', progress);
+progressApi.get('/users/:name/servers/:server/progress', progress);

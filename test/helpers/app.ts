@@ -1,6 +1,7 @@
 // Builds a complete app for tests: temporary database file with migrations, fake backend,
 // fixed-or-real clock, silent log. Returns helpers to create users and tokens directly.
 import { EventEmitter } from 'node:events';
+import { after } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import type { Clock } from '../../src/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { hashToken, newToken, tokenPrefix } from '../../src/auth/tokens.ts';
 import type { Backend } from '../../src/backends/types.ts';
+import { SpawnRunner } from '../../src/spawn/runner.ts';
 
 let root: string | undefined;
 let dbCount = 0;
@@ -32,7 +34,12 @@ export function testClock(start = Date.UTC(2026, 10, 22, 1, 0, 0)): TestClock {
   return { now: () => t, advance: (ms) => { t += ms; }, set: (ms) => { t = ms; } };
 }
 
-export async function buildTestApp(opts: { config?: ConfigInput; clock?: Clock; backend?: Backend } = {}) {
+/**
+ * `runner` (default true) starts a SpawnRunner that takes spawns requested through the API. It
+ * does not poll the database, so rows a test inserts as 'queued' stay queued. `close()` stops the
+ * runner and the backend; it also runs by itself after the test that built the app.
+ */
+export async function buildTestApp(opts: { config?: ConfigInput; clock?: Clock; backend?: Backend; runner?: boolean } = {}) {
   const config = configSchema.parse({ backend: 'fake', spawner: { image: 'fake' }, auth: { shared_password: 'correct horse', admin_password: 'admin secret pw', allow_all: true }, ...opts.config });
   // A temporary file, not ':memory:': libSQL hands the in-memory connection to the first
   // transaction and later queries would see a fresh, empty database.
@@ -42,7 +49,16 @@ export async function buildTestApp(opts: { config?: ConfigInput; clock?: Clock; 
     config, db, backend, clock: opts.clock ?? { now: () => Date.now() }, log: silentLogger,
     events: new EventEmitter(), hubUrl: 'http://127.0.0.1:8000',
   };
+  ctx.events.setMaxListeners(0);
   const app = createApp(ctx);
+  const runner = new SpawnRunner(ctx, { pollMs: 0 });
+  if (opts.runner !== false) runner.start();
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= (async () => {
+    await runner.close();
+    await backend.close?.();
+  })());
+  after(close); // attaches to the running test (or the file), so spawned fake servers never keep node alive
 
   async function createUser(name: string, o: { admin?: boolean } = {}) {
     const [row] = await db.insert(schema.users).values({ name, admin: o.admin ?? false, createdAt: ctx.clock.now() }).returning();
@@ -62,5 +78,5 @@ export async function buildTestApp(opts: { config?: ConfigInput; clock?: Clock; 
     return app.request(path, { ...init, headers });
   };
 
-  return { app, ctx, db, backend, config, createUser, createToken, request };
+  return { app, ctx, db, backend, config, createUser, createToken, request, runner, close };
 }

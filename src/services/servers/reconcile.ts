@@ -1,0 +1,91 @@
+// Start-up reconciliation (design §3 "the worker is the reconciler", §9): compares server rows with
+// what the backend runs. Running servers are adopted (never stopped by a restart), dead ones marked
+// stopped, spawns interrupted before start() returned failed, half-finished stops finished, and
+// containers no active row owns stopped (their volumes stay). Called before the runner starts.
+import { and, eq, inArray, max } from 'drizzle-orm';
+import type { AppContext } from '../../context.ts';
+import { schema } from '../../../db/client.ts';
+import type { ServerRow } from '../../../db/schema/index.ts';
+import { serverPrefix } from '../../names.ts';
+import { bumpRoutes } from '../routes/version.ts';
+import { failSpawn, settleSpawn, watchForStop } from '../../spawn/settle.ts';
+import { finishStop } from './finish-stop.ts';
+import { transition } from './transition.ts';
+
+export async function reconcileServers(ctx: AppContext): Promise<{ adopted: number; stopped: number; failed: number }> {
+  const s = schema.servers;
+  const u = schema.users;
+  const counts = { adopted: 0, stopped: 0, failed: 0 };
+  let adoptedRunning = false;
+  const rows = await ctx.db.select({ row: s, user: u.name }).from(s).innerJoin(u, eq(u.id, s.userId))
+    .where(inArray(s.state, ['running', 'spawning', 'stopping']));
+  for (const { row, user } of rows) {
+    try {
+      const status = row.backendRef ? (await ctx.backend.poll(row.backendRef)).status : 'missing';
+      if (row.state === 'running') {
+        if (status === 'running') { counts.adopted++; adoptedRunning = true; continue; }
+        if (status === 'exited') await ctx.backend.stop(row.backendRef!);
+        const done = await transition(ctx, { serverId: row.id, from: ['running'], set: { state: 'stopped', startedAt: null, stoppedAt: ctx.clock.now(), url: null, backendRef: null }, revoke: true });
+        if (done) counts.stopped++;
+        ctx.log.warn('server found not running at start-up; marked stopped', { user, server: row.name, status });
+      } else if (row.state === 'spawning') {
+        if (status === 'running' && row.url) {
+          counts.adopted++;
+          void resumeSpawn(ctx, row, user);
+        } else {
+          if (status === 'exited') await ctx.backend.stop(row.backendRef!);
+          await failSpawn(ctx, row, undefined, { reason: 'interrupted', message: 'interrupted by a Berth restart' });
+          counts.failed++;
+        }
+      } else {
+        // a stop cut short: finish it (a spawn cancelled before it was ever ready stays "cancelled")
+        if (await finishStop(ctx, row, { cancelled: row.readyAt == null })) counts.stopped++;
+      }
+    } catch (err) {
+      ctx.log.error('could not reconcile server', { user, server: row.name, error: String(err) });
+    }
+  }
+  if (adoptedRunning) {
+    await bumpRoutes(ctx.db); // proxies reload the table once for everything adopted
+    ctx.events.emit('routes-changed');
+  }
+  counts.stopped += await stopOrphans(ctx);
+  return counts;
+}
+
+/** A spawn whose server was started before the restart: its ready check runs again in the background. */
+async function resumeSpawn(ctx: AppContext, row: ServerRow, user: string): Promise<void> {
+  const controller = new AbortController();
+  const unwatch = watchForStop(ctx, row, controller);
+  try {
+    const [last] = await ctx.db.select({ p: max(schema.serverEvents.progress) }).from(schema.serverEvents)
+      .where(and(eq(schema.serverEvents.serverId, row.id), eq(schema.serverEvents.spawnSeq, row.spawnSeq)));
+    const prefix = serverPrefix(ctx.config.hub.base_url, user, row.name);
+    await settleSpawn(ctx, { row, prefix, ref: row.backendRef!, url: row.url!, lastProgress: last?.p ?? 0, signal: controller.signal });
+  } catch (err) {
+    await failSpawn(ctx, row, row.backendRef ?? undefined, err).catch((e) => ctx.log.error('could not fail an adopted spawn', { serverId: row.id, error: String(e) }));
+  } finally {
+    unwatch();
+  }
+}
+
+/** Containers the backend manages that no active row owns (matched by their user/server labels). */
+async function stopOrphans(ctx: AppContext): Promise<number> {
+  const s = schema.servers;
+  const active = await ctx.db.select({ user: schema.users.name, server: s.name }).from(s)
+    .innerJoin(schema.users, eq(schema.users.id, s.userId))
+    .where(inArray(s.state, ['queued', 'spawning', 'running', 'stopping']));
+  const owned = new Set(active.map((r) => `${r.user}\0${r.server}`));
+  let stopped = 0;
+  for (const listed of await ctx.backend.list()) {
+    if (owned.has(`${listed.user}\0${listed.serverName}`)) continue;
+    ctx.log.warn('stopping a server no active row owns (its volume stays)', { user: listed.user, server: listed.serverName, running: listed.running });
+    try {
+      await ctx.backend.stop(listed.ref);
+      stopped++;
+    } catch (err) {
+      ctx.log.error('could not stop an orphaned server', { user: listed.user, server: listed.serverName, error: String(err) });
+    }
+  }
+  return stopped;
+}

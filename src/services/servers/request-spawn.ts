@@ -1,0 +1,69 @@
+// Records a spawn request (spec E.1, design §3 "Spawns are events"): the server row goes to 'queued'
+// with a new spawn_seq and its first progress event; the SpawnRunner does the work.
+import { and, count, eq, ne } from 'drizzle-orm';
+import type { AppContext } from '../../context.ts';
+import { schema } from '../../../db/client.ts';
+import type { ServerRow, UserRow } from '../../../db/schema/index.ts';
+import { invalid } from '../../errors.ts';
+import { checkServerName } from './named.ts';
+import { addEvent, casServer, findServerRow, notify, PENDING_SPAWN, serverLabel, transition } from './transition.ts';
+
+export interface RequestSpawnInput {
+  user: UserRow;
+  serverName: string;
+  /** A JSON body becomes user_options; undefined (empty body) reuses the previous ones. */
+  userOptions?: Record<string, unknown> | undefined;
+}
+
+export async function requestSpawn({ ctx, input }: { ctx: AppContext; input: RequestSpawnInput }): Promise<{ server: ServerRow; alreadyPending: boolean }> {
+  const { user, serverName } = input;
+  checkServerName(ctx.config, serverName);
+  const label = serverLabel(user.name, serverName);
+  const s = schema.servers;
+  let row = (await ctx.db.select().from(s).where(and(eq(s.userId, user.id), eq(s.name, serverName))))[0];
+  if (!row) {
+    const limit = ctx.config.hub.named_server_limit_per_user;
+    if (serverName && limit > 0) {
+      const [named] = await ctx.db.select({ n: count() }).from(s).where(and(eq(s.userId, user.id), ne(s.name, '')));
+      if ((named?.n ?? 0) >= limit) {
+        throw invalid(`User ${user.name} already has the maximum of ${limit} named servers.  One must be deleted before a new server can be created`);
+      }
+    }
+    await ctx.db.insert(s).values({ userId: user.id, name: serverName, state: 'stopped', backend: ctx.backend.kind, userOptions: {} }).onConflictDoNothing();
+    row = (await ctx.db.select().from(s).where(and(eq(s.userId, user.id), eq(s.name, serverName))))[0]!;
+  }
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (PENDING_SPAWN.includes(row.state)) return { server: row, alreadyPending: true };
+    if (row.state === 'stopping') throw invalid(`${label} is pending stop`);
+    if (row.state === 'running') {
+      // JupyterHub polls before refusing: a server that died unnoticed is cleaned up and spawned again.
+      const alive = row.backendRef ? (await ctx.backend.poll(row.backendRef)).status === 'running' : false;
+      if (alive) throw invalid(`${label} is already running`);
+      await transition(ctx, { serverId: row.id, from: ['running'], set: { state: 'stopped', startedAt: null, stoppedAt: ctx.clock.now(), url: null }, revoke: true });
+      ctx.log.warn('server found dead at spawn request; marked stopped', { server: label });
+    }
+    const queued = await enqueue(ctx, row, input.userOptions);
+    if (queued) return { server: queued, alreadyPending: false };
+    row = (await findServerRow(ctx.db, row.id))!; // lost a race: look again
+    if (!row) break;
+  }
+  throw invalid(`${label} changed state during the request; try again`);
+}
+
+async function enqueue(ctx: AppContext, row: ServerRow, userOptions: Record<string, unknown> | undefined): Promise<ServerRow | undefined> {
+  const now = ctx.clock.now();
+  const queued = await ctx.db.transaction(async (tx) => {
+    const updated = await casServer(tx, row.id, ['stopped', 'failed'], {
+      state: 'queued', spawnSeq: row.spawnSeq + 1, requestedAt: now, startedAt: now, readyAt: null, stoppedAt: null,
+      lastActivity: now, failure: null, url: null, backendRef: null, backend: ctx.backend.kind,
+      ...(userOptions !== undefined ? { userOptions } : {}),
+    }, row.spawnSeq);
+    if (updated) await addEvent(tx, updated.id, updated.spawnSeq, { progress: 0, message: 'Server requested' }, now);
+    return updated;
+  });
+  if (queued) {
+    notify(ctx, queued.id, false);
+    ctx.events.emit('spawn-requested');
+  }
+  return queued;
+}

@@ -1,0 +1,107 @@
+// The end of a spawn, shared by the runner and by reconcile (a spawn interrupted by a restart):
+// the ready check, then spawning → running with the final event; or the failure path (stop what was
+// started, delete the credentials, failed with the log tail); or, when a stop arrived, the cancel.
+import type { AppContext } from '../context.ts';
+import type { ServerRow } from '../../db/schema/index.ts';
+import type { ServerFailure } from '../../db/schema/servers.ts';
+import type { BackendRef } from '../backends/types.ts';
+import { SpawnError, ServiceError } from '../errors.ts';
+import { addEvent, findServerRow, notify, transition } from '../services/servers/transition.ts';
+import { finishStop } from '../services/servers/finish-stop.ts';
+import { waitReady } from './ready.ts';
+
+export const WAITING_MESSAGE = 'Waiting for the server to answer HTTP';
+
+export interface SettleInput {
+  /** The row in 'spawning' (its spawnSeq pins every transition to this spawn). */
+  row: ServerRow;
+  prefix: string;
+  ref: BackendRef;
+  url: string;
+  /** Highest progress reported so far, so events stay monotonic. */
+  lastProgress: number;
+  signal?: AbortSignal | undefined;
+}
+
+/** Waits for HTTP, then marks the server running. Throws when it did not come up or was cancelled. */
+export async function settleSpawn(ctx: AppContext, input: SettleInput): Promise<ServerRow> {
+  const { row, prefix } = input;
+  await addEvent(ctx.db, row.id, row.spawnSeq, { progress: Math.max(input.lastProgress, 90), message: WAITING_MESSAGE }, ctx.clock.now());
+  notify(ctx, row.id, false);
+  await waitReady({ backend: ctx.backend, ref: input.ref, url: input.url, prefix, timeoutMs: ctx.config.spawner.http_timeout * 1000, signal: input.signal });
+  const now = ctx.clock.now();
+  const ready = await transition(ctx, {
+    serverId: row.id, from: ['spawning'], spawnSeq: row.spawnSeq,
+    set: { state: 'running', readyAt: now, startedAt: row.startedAt ?? now, lastActivity: now },
+    event: { progress: 100, ready: true, message: `Server ready at ${prefix}` },
+  });
+  if (!ready) throw new SpawnError('cancelled', 'Spawn cancelled');
+  return ready;
+}
+
+export function toFailure(err: unknown): ServerFailure {
+  if (err && typeof err === 'object' && !(err instanceof Error) && 'reason' in err && 'message' in err) return err as ServerFailure;
+  if (err instanceof SpawnError) return { reason: err.reason, message: err.message, ...(err.logTail ? { logTail: err.logTail } : {}) };
+  if (err instanceof ServiceError) return { reason: 'backend', message: err.message };
+  return { reason: 'backend', message: err instanceof Error ? err.message : String(err) };
+}
+
+async function stopQuietly(ctx: AppContext, ref: BackendRef) {
+  try { await ctx.backend.stop(ref); } catch (err) { ctx.log.error('backend stop after a failed spawn failed', { ref, error: String(err) }); }
+}
+
+/** After an error: cancel when a stop was requested, otherwise fail the spawn. `ref` is what start() returned, if anything. */
+export async function failSpawn(ctx: AppContext, row: ServerRow, ref: BackendRef | undefined, err: unknown /* or a ServerFailure */): Promise<void> {
+  const current = await findServerRow(ctx.db, row.id);
+  if (!current || current.spawnSeq !== row.spawnSeq) {
+    if (ref) await stopQuietly(ctx, ref); // the row is gone (user deleted) or a newer spawn owns it
+    return;
+  }
+  if (current.state === 'stopping') {
+    await finishStop(ctx, { ...current, backendRef: ref ?? current.backendRef }, { cancelled: true });
+    return;
+  }
+  if (current.state !== 'spawning') return;
+  const failure = toFailure(err);
+  ctx.log.warn('spawn failed', { serverId: row.id, reason: failure.reason, message: failure.message, logTail: failure.logTail });
+  if (ref) await stopQuietly(ctx, ref);
+  const failed = await transition(ctx, {
+    serverId: row.id, from: ['spawning'], spawnSeq: row.spawnSeq,
+    set: { state: 'failed', failure, startedAt: null, stoppedAt: ctx.clock.now(), url: null, backendRef: null },
+    revoke: true,
+    event: { progress: 100, failed: true, message: `Spawn failed: ${failure.message}` },
+  });
+  if (!failed) {
+    const again = await findServerRow(ctx.db, row.id);
+    if (again?.state === 'stopping' && again.spawnSeq === row.spawnSeq) await finishStop(ctx, { ...again, backendRef: null }, { cancelled: true });
+  }
+}
+
+/**
+ * Aborts `controller` when a stop is requested for this spawn (state 'stopping'), the row is deleted,
+ * or a newer spawn replaced it — seen through this process's events or a 1 s database poll.
+ * Returns the function that stops watching.
+ */
+export function watchForStop(ctx: AppContext, row: ServerRow, controller: AbortController): () => void {
+  let checking = false;
+  let again = false;
+  const check = async () => {
+    if (controller.signal.aborted) return;
+    if (checking) { again = true; return; }
+    checking = true;
+    try {
+      do {
+        again = false;
+        const r = await findServerRow(ctx.db, row.id);
+        if (!r || r.spawnSeq !== row.spawnSeq || r.state === 'stopping') controller.abort(new SpawnError('cancelled', 'Spawn cancelled'));
+      } while (again && !controller.signal.aborted);
+    } catch { /* the next tick retries */ } finally {
+      checking = false;
+    }
+  };
+  const onChange = (id: number) => { if (id === row.id) void check(); };
+  ctx.events.on('server-changed', onChange);
+  const timer = setInterval(() => void check(), 1000);
+  timer.unref();
+  return () => { ctx.events.off('server-changed', onChange); clearInterval(timer); };
+}
