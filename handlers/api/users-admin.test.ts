@@ -126,6 +126,25 @@ describe('DELETE /hub/api/users/:name', () => {
     assert.deepEqual(audit.map((a) => [a.actor, a.target]), [['user:admin', 'gone']]);
   });
 
+  test('a running server is stopped first (backend server gone), then the user is deleted', async () => {
+    const { t, token, send } = await adminApp();
+    await t.createUser('spinner');
+    assert.equal((await t.request('/hub/api/users/spinner/server', { method: 'POST', token })).status, 201);
+    assert.equal((await t.backend.list()).filter((s) => s.running).length, 1);
+    assert.equal((await send('DELETE', '/hub/api/users/spinner')).status, 204);
+    assert.equal((await t.backend.list()).filter((s) => s.running).length, 0);
+    assert.equal((await send('GET', '/hub/api/users/spinner')).status, 404);
+    assert.equal((await t.db.select().from(schema.servers)).length, 0);
+  });
+
+  test('a queued spawn is cancelled, then the user is deleted', async () => {
+    const { t, send } = await adminApp();
+    const u = await t.createUser('waiting');
+    await insertServer(t.db, u.id, 'queued');
+    assert.equal((await send('DELETE', '/hub/api/users/waiting')).status, 204);
+    assert.equal((await send('GET', '/hub/api/users/waiting')).status, 404);
+  });
+
   test('400 while a server is stopping; 400 for yourself; 404 for nobody', async () => {
     const { t, send } = await adminApp();
     const u = await t.createUser('halting');

@@ -241,14 +241,16 @@ describe('service tokens from config', () => {
 });
 
 describe("the idle culler's request sequence (spec D.1)", () => {
-  test('version, paginated state=ready with limit=1 followed verbatim, then DELETE the user', async () => {
+  test('version, paginated state=ready with limit=1 followed verbatim, DELETE the server, then the user', async () => {
     const clock = testClock();
     const t = await buildTestApp({ clock, config: { services: [{ name: 'culler', api_token: 'culler-token-123', scopes: ['list:users', 'read:users:activity', 'read:servers', 'delete:servers', 'admin:users'] }] } });
     await syncServices(t.ctx);
+    const admin = await t.createUser('admin', { admin: true });
     const alice = await t.createUser('alice@x');
     const bob = await t.createUser('bob');
-    await insertServer(t.db, alice.id, 'running', { lastActivity: clock.now() - 3600_000 });
-    await insertServer(t.db, bob.id, 'queued');
+    assert.equal((await t.request('/hub/api/users/alice%40x/server', { method: 'POST', token: await t.createToken(admin.id) })).status, 201);
+    await t.db.update(schema.servers).set({ lastActivity: clock.now() - 3600_000 }).where(eq(schema.servers.userId, alice.id));
+    await insertServer(t.db, bob.id, 'queued'); // pending: not listed as ready, so not culled
     const auth = { token: 'culler-token-123', headers: { ...PAGINATED, host: '127.0.0.1:18081' } };
 
     const root = await json(await t.request('http://127.0.0.1:18081/hub/api/', auth));
@@ -256,23 +258,49 @@ describe("the idle culler's request sequence (spec D.1)", () => {
 
     const seen: Record<string, unknown>[] = [];
     let url: string | null = 'http://127.0.0.1:18081/hub/api/users?state=ready&limit=1';
+    const visited: string[] = [];
     while (url) {
+      visited.push(url);
       const page = await json(await t.request(url, auth));
       seen.push(...page.items);
       url = page._pagination.next?.url ?? null;
     }
+    assert.deepEqual(visited, ['http://127.0.0.1:18081/hub/api/users?state=ready&limit=1']);
     assert.deepEqual(seen.map((u) => u.name), ['alice@x']);
     const server = (seen[0]!.servers as Record<string, Record<string, unknown>>)['']!;
-    for (const k of ['name', 'pending', 'ready', 'url', 'started', 'last_activity']) assert.ok(k in server, k);
+    assert.deepEqual([server.name, server.pending, server.ready, server.url], ['', null, true, '/user/alice@x/']);
     assert.equal(server.last_activity, '2026-11-22T00:00:00Z');
+    assert.match(server.started as string, /Z$/);
 
-    // The server is stopped (by the servers API); with no active server left, --cull-users deletes the
-    // user, naming it unquoted in the path.
-    await t.db.update(schema.servers).set({ state: 'stopped' }).where(eq(schema.servers.userId, alice.id));
+    // Cull: DELETE the server with the quoted name, then (--cull-users) the user, unquoted.
+    const stop = await t.request('http://127.0.0.1:18081/hub/api/users/alice%40x/server', { method: 'DELETE', token: 'culler-token-123' });
+    assert.equal(stop.status, 204);
     const inactive = await json(await t.request('http://127.0.0.1:18081/hub/api/users?state=inactive', auth));
-    assert.deepEqual(inactive.items.map((u: { name: string }) => u.name), ['alice@x']);
+    assert.deepEqual(inactive.items.map((u: { name: string }) => u.name), ['admin', 'alice@x']);
     const del = await t.request('/hub/api/users/alice@x', { method: 'DELETE', token: 'culler-token-123' });
     assert.equal(del.status, 204);
     assert.equal((await t.request('/hub/api/users/alice%40x', { token: 'culler-token-123' })).status, 404);
+  });
+
+  test('with two ready users, limit=1 pages are followed until next is null', async () => {
+    const t = await buildTestApp({ config: { services: [{ name: 'culler', api_token: 'culler-token-123', scopes: ['list:users', 'read:servers'] }] } });
+    await syncServices(t.ctx);
+    for (const n of ['a', 'b', 'c']) await insertServer(t.db, (await t.createUser(n)).id, n === 'b' ? 'stopped' : 'running');
+    const auth = { token: 'culler-token-123', headers: { ...PAGINATED, host: '127.0.0.1:18081' } };
+    const visited: string[] = [];
+    const names: string[] = [];
+    let url: string | null = 'http://127.0.0.1:18081/hub/api/users?state=ready&limit=1';
+    while (url) {
+      visited.push(url);
+      const page = await json(await t.request(url, auth));
+      assert.equal(page._pagination.total, 2);
+      names.push(...page.items.map((u: { name: string }) => u.name));
+      url = page._pagination.next?.url ?? null;
+    }
+    assert.deepEqual(names, ['a', 'c']);
+    assert.deepEqual(visited, [
+      'http://127.0.0.1:18081/hub/api/users?state=ready&limit=1',
+      'http://127.0.0.1:18081/hub/api/users?state=ready&limit=1&offset=1',
+    ]);
   });
 });

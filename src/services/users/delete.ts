@@ -5,6 +5,7 @@ import type { AppContext } from '../../context.ts';
 import { schema } from '../../../db/client.ts';
 import type { UserRow } from '../../../db/schema/index.ts';
 import { invalid, notFound } from '../../errors.ts';
+import { requestStop } from '../servers/request-stop.ts';
 
 export interface DeleteUserInput {
   user: UserRow;
@@ -22,11 +23,8 @@ export async function deleteUser({ ctx, input }: { ctx: AppContext; input: Delet
   const s = schema.servers;
   const active = await ctx.db.select({ name: s.name, state: s.state }).from(s).where(and(eq(s.userId, user.id), inArray(s.state, [...ACTIVE])));
   if (active.some((r) => r.state === 'stopping')) throw stopping;
-  // Loaded on use: the spawn lifecycle module is owned elsewhere and must not be a load-time
-  // dependency of every handler.
-  const { requestStop } = active.length ? await import('../servers/request-stop.ts') : { requestStop: undefined };
   for (const r of active) {
-    const { done } = await requestStop!({ ctx, input: { user, serverName: r.name } });
+    const { done } = await requestStop({ ctx, input: { user, serverName: r.name } });
     if (!done) throw stopping;
   }
   const u = schema.users;
