@@ -33,9 +33,10 @@ is_root() { [ "$(id -u)" = 0 ]; }
 TMP=""
 DOCKER=""
 VERIFYING="" # tag being verified: if the script exits before verification ends, the image is removed
+VERIFYING_OLD="" # and so is the previous build it replaced (stale recipe, now untagged)
 cleanup() {
     if [ -n "$VERIFYING" ]; then
-        "$DOCKER" image rm -f "$VERIFYING" >/dev/null 2>&1 || true
+        "$DOCKER" image rm -f "$VERIFYING" $VERIFYING_OLD >/dev/null 2>&1 || true
         echo "test-env: removed $VERIFYING because it failed verification" >&2
     fi
     # remove verification containers of this run and the scratch dir (rootfs tarball is ~500 MB)
@@ -49,8 +50,13 @@ cleanup() {
 trap cleanup EXIT
 
 # Two concurrent runs (two engineers, or CI and a developer) would race on apt and image tags.
-exec 9>/tmp/berth-test-env.lock
-flock -w 3600 9 || die "another test-env.sh run holds /tmp/berth-test-env.lock"
+LOCK=/tmp/berth-test-env.lock
+# (a non-root user cannot open root's lock file; it then gets its own, as it cannot build anyway)
+{ exec 9>>"$LOCK"; } 2>/dev/null || { LOCK=/tmp/berth-test-env.$(id -u).lock; exec 9>>"$LOCK"; }
+if ! flock -n 9; then
+    say "waiting for another test-env.sh run (lock $LOCK)"
+    flock -w 900 9 || die "another test-env.sh run still holds $LOCK after 900s"
+fi
 
 # ---------------------------------------------------------------- packages
 ensure_packages() {
@@ -76,12 +82,11 @@ pick_client() {
 docker() { "$DOCKER" "$@"; }
 
 docker_ok() {
-    docker info >/dev/null 2>&1 && return 0
-    # The engine may answer while this client refuses it (client newer than the engine and not
-    # negotiating): ask the socket for its API version and pin the client to it.
-    local v
-    v=$(curl -fsS --max-time 3 --unix-socket /var/run/docker.sock http://localhost/version 2>/dev/null |
-        sed -n 's/.*"ApiVersion":"\([0-9.]*\)".*/\1/p') || true
+    local err v
+    err=$(docker info 2>&1) && return 0 # (a refusal is printed on stdout)
+    # The engine may answer while this client refuses it ("client version 1.50 is too new. Maximum
+    # supported API version is 1.41" from a client that does not negotiate): pin it to the engine's.
+    v=$(sed -n 's/.*too new.*Maximum supported API version is \([0-9.]*\).*/\1/p' <<<"$err" | head -n1)
     [ -n "$v" ] && DOCKER_API_VERSION=$v "$DOCKER" info >/dev/null 2>&1 || return 1
     export DOCKER_API_VERSION=$v
     say "engine: client $DOCKER pinned with DOCKER_API_VERSION=$v"
@@ -96,7 +101,8 @@ ensure_engine() {
         say "engine: dockerd pid $pid is already starting, waiting for it"
     else
         # No systemd here. setsid: its own session, so it outlives this script and CI's process group.
-        setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+        # 9>&-: the daemon must not inherit our lock fd, or it would hold the lock forever.
+        setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
         pid=$!
         say "engine: started dockerd pid $pid (log $DOCKERD_LOG)"
     fi
@@ -125,9 +131,9 @@ build_if_needed() {
     [ -n "$TMP" ] || TMP=$(mktemp -d /var/tmp/berth-test-env.XXXXXX)
     step "$tag: build" "$build" "$hash"
     # A broken image must not be cached: cleanup removes it if anything fails before VERIFYING="".
-    VERIFYING=$tag
+    VERIFYING=$tag VERIFYING_OLD=$old
     step "$tag: verify" "$verify"
-    VERIFYING=""
+    VERIFYING="" VERIFYING_OLD=""
     # drop the now-untagged previous build (fails harmlessly if a container still uses it)
     [ -z "$old" ] || docker image rm "$old" >/dev/null 2>&1 || true
     BUILT+=("$tag built")
@@ -263,15 +269,17 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 http.server.HTTPServer(("127.0.0.1", 8081), H).serve_forever()
 '
-# Start a real kernel and run code in it.
+# Start a real kernel and run code in it. os._exit skips jupyter_client's noisy __del__ at shutdown.
 RUN_KERNEL='
+import os
 from jupyter_client.manager import start_new_kernel
 km, kc = start_new_kernel(kernel_name="python3", startup_timeout=60)
 out = []
 kc.execute_interactive("print(6 * 7)", timeout=60,
     output_hook=lambda m: out.append(m["content"].get("text", "")))
 kc.stop_channels(); km.shutdown_kernel(now=True)
-print("kernel said", "".join(out).strip())
+print("kernel said", "".join(out).strip(), flush=True)
+os._exit(0)
 '
 
 verify_singleuser() {
