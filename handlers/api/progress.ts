@@ -14,8 +14,8 @@ import { findServerRow, PENDING_SPAWN, serverLabel } from '../../src/services/se
 
 export const progressApi = new Hono<AppEnv>();
 
-const KEEPALIVE_MS = 8000;
-const POLL_MS = 500;
+/** Keep-alive period (8 s, as JupyterHub) and the database poll; mutable for tests only. */
+export const progressTiming = { keepaliveMs: 8000, pollMs: 500 };
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 function readyEvent(url: string) {
@@ -70,7 +70,7 @@ async function progress(c: Context<AppEnv>) {
   const body = new ReadableStream<Uint8Array>({
     async start(controller) {
       const send = (data: unknown) => { if (!closed) controller.enqueue(enc.encode(`data: ${JSON.stringify(data)}\n\n`)); };
-      keepalive = setInterval(() => { if (!closed) controller.enqueue(enc.encode('\n\n')); }, KEEPALIVE_MS);
+      keepalive = setInterval(() => { if (!closed) controller.enqueue(enc.encode('\n\n')); }, progressTiming.keepaliveMs);
       ctx.events.on('server-changed', onChange);
       try {
         if (!pending) send(row.state === 'running' ? readyEvent(url) : finalFromRow(row, url));
@@ -106,7 +106,7 @@ async function follow(ctx: AppContext, row: ServerRow, url: string, send: (d: un
       return;
     }
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, POLL_MS);
+      const t = setTimeout(resolve, progressTiming.pollMs);
       setWake(() => { clearTimeout(t); resolve(); });
     });
   }

@@ -5,11 +5,13 @@ import { and, eq } from 'drizzle-orm';
 import { buildTestApp } from '../../test/helpers/app.ts';
 import { authSuite } from '../../test/helpers/auth-suite.ts';
 import { schema } from '../../db/client.ts';
+import type { FakeBackend } from '../../src/backends/fake/index.ts';
 import { findToken } from '../../src/auth/identity.ts';
 import { waitForServer } from '../../src/services/servers/wait.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 
 type T = Awaited<ReturnType<typeof buildTestApp>>;
+const fake = (t: T) => t.backend as FakeBackend;
 
 const named = { hub: { allow_named_servers: true } } satisfies ConfigInput;
 const enableNamed = async (t: T) => { t.ctx.config = { ...t.ctx.config, hub: { ...t.ctx.config.hub, allow_named_servers: true } }; };
@@ -56,7 +58,7 @@ describe('POST /users/:name/server', () => {
     const row = await waitForServer(t.ctx, (await serverRow(t, alice.id))!.id, 20_000);
     assert.equal(row.state, 'running');
     assert.equal(row.spawnSeq, 1, 'the second POST was a no-op');
-    assert.equal(t.backend.calls.filter((c) => c.op === 'start').length, 1);
+    assert.equal(fake(t).calls.filter((c) => c.op === 'start').length, 1);
   });
 
   test('400 "<name> is already running" while running', async () => {
@@ -69,7 +71,7 @@ describe('POST /users/:name/server', () => {
     const { t, alice, token } = await setup();
     assert.equal((await t.request('/hub/api/users/alice/server', { method: 'POST', token })).status, 201);
     const before = (await serverRow(t, alice.id))!;
-    await (t.backend as import('../../src/backends/fake/index.ts').FakeBackend).crash(before.backendRef!);
+    await fake(t).crash(before.backendRef!);
     await expectEmpty(await t.request('/hub/api/users/alice/server', { method: 'POST', token }), 201);
     const after = (await serverRow(t, alice.id))!;
     assert.equal(after.state, 'running');
@@ -140,8 +142,8 @@ describe('POST /users/:name/server', () => {
     assert.deepEqual(client.allowedScopes, ['access:servers!server=alice/']);
     assert.match(client.secretHash, /^sha512:16384:/);
     // the clear token went only into the server's environment, and it resolves there
-    const fake = [...(t.backend as import('../../src/backends/fake/index.ts').FakeBackend).servers.values()][0]!;
-    const found = await findToken(t.ctx, fake.spec.env.JUPYTERHUB_API_TOKEN!);
+    const spawned = [...fake(t).servers.values()][0]!;
+    const found = await findToken(t.ctx, spawned.spec.env.JUPYTERHUB_API_TOKEN!);
     assert.equal(found?.id, tok.id);
   });
 });
@@ -207,14 +209,14 @@ describe('DELETE /users/:name/server', () => {
     assert.equal(row.startedAt, null);
     assert.ok(row.stoppedAt);
     assert.ok((await routesVersion(t.db)) > v);
-    assert.equal((t.backend as import('../../src/backends/fake/index.ts').FakeBackend).servers.size, 0);
+    assert.equal(fake(t).servers.size, 0);
   });
 
   test('after a stop the server token no longer resolves and the OAuth client is gone', async () => {
     const { t, alice, token } = await setup();
     assert.equal((await t.request('/hub/api/users/alice/server', { method: 'POST', token })).status, 201);
-    const fake = [...(t.backend as import('../../src/backends/fake/index.ts').FakeBackend).servers.values()][0]!;
-    const serverToken = fake.spec.env.JUPYTERHUB_API_TOKEN!;
+    const spawned = [...fake(t).servers.values()][0]!;
+    const serverToken = spawned.spec.env.JUPYTERHUB_API_TOKEN!;
     assert.ok(await findToken(t.ctx, serverToken));
     assert.equal((await t.request('/hub/api/users/alice/server', { method: 'DELETE', token })).status, 204);
     assert.equal(await findToken(t.ctx, serverToken), undefined);
@@ -248,12 +250,12 @@ describe('DELETE /users/:name/server', () => {
     await expectEmpty(await t.request('/hub/api/users/alice/server', { method: 'POST', token }), 202);
     const id = (await serverRow(t, alice.id))!.id;
     // wait until the runner is inside backend.start()
-    while (!(t.backend as import('../../src/backends/fake/index.ts').FakeBackend).calls.some((c) => c.op === 'start')) await new Promise((r) => setTimeout(r, 10));
+    while (!fake(t).calls.some((c) => c.op === 'start')) await new Promise((r) => setTimeout(r, 10));
     await expectEmpty(await t.request('/hub/api/users/alice/server', { method: 'DELETE', token }), 204);
     const row = (await t.db.query.servers.findFirst({ where: eq(schema.servers.id, id) }))!;
     assert.equal(row.state, 'stopped');
     assert.deepEqual(row.failure, { reason: 'cancelled', message: 'Spawn cancelled' });
-    assert.equal((t.backend as import('../../src/backends/fake/index.ts').FakeBackend).servers.size, 0);
+    assert.equal(fake(t).servers.size, 0);
     assert.equal(await t.db.query.tokens.findFirst({ where: eq(schema.tokens.serverId, id) }), undefined);
     assert.equal(await t.db.query.oauthClients.findFirst({ where: eq(schema.oauthClients.serverId, id) }), undefined);
     const events = await t.db.select().from(schema.serverEvents).where(eq(schema.serverEvents.serverId, id));
