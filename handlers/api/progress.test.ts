@@ -122,6 +122,29 @@ describe('progress stream', () => {
     assert.deepEqual(events.at(-1), { progress: 100, ready: true, message: 'Server ready at /user/alice/srv1/', html_message: 'Server ready at <a href="/user/alice/srv1/">/user/alice/srv1/</a>', url: '/user/alice/srv1/' });
   });
 
+  test('a spawn waiting for a free slot shows its queue position, then runs when one frees up', async () => {
+    const { t, alice, token } = await setup({ hub: { concurrent_spawn_limit: 1 }, spawner: { image: 'fake:slow', environment: { FAKE_SLOW_MS: '30000' } } });
+    const bob = await t.createUser('bob');
+    const bobToken = await t.createToken(bob.id);
+    await requestSpawn({ ctx: t.ctx, input: { user: alice, serverName: '' } });
+    while (!fake(t).calls.some((c) => c.op === 'start')) await new Promise((r) => setTimeout(r, 5));
+    await requestSpawn({ ctx: t.ctx, input: { user: bob, serverName: '' } });
+    const res = await t.request('/hub/api/users/bob/server/progress', { token: bobToken });
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    let text = '';
+    while (text.split('data: ').length < 3) text += dec.decode((await reader.read()).value);
+    assert.equal(text, 'data: {"progress":0,"message":"Server requested"}\n\ndata: {"progress":0,"message":"Waiting for a free spawn slot: number 1 in the queue"}\n\n');
+    t.ctx.config = { ...t.ctx.config, spawner: { ...t.ctx.config.spawner, image: 'fake' } };
+    assert.equal((await t.request('/hub/api/users/alice/server', { method: 'DELETE', token })).status, 204);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += dec.decode(value);
+    }
+    assert.ok(text.endsWith('data: {"progress":100,"ready":true,"message":"Server ready at /user/bob/","html_message":"Server ready at <a href=\\"/user/bob/\\">/user/bob/</a>","url":"/user/bob/"}\n\n'), text);
+  });
+
   test('keep-alives are blank lines; the stream ends when the client disconnects', async () => {
     const t = await buildTestApp({ runner: false }); // nobody runs the spawn: it stays queued
     const carol = await t.createUser('carol');

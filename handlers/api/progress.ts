@@ -11,6 +11,7 @@ import { invalid, notFound } from '../../src/errors.ts';
 import { requireScope } from '../lib.ts';
 import { serverPrefix } from '../../src/names.ts';
 import { findServerRow, PENDING_SPAWN, serverLabel } from '../../src/services/servers/transition.ts';
+import { queuePosition } from '../../src/services/servers/queue-position.ts';
 
 export const progressApi = new Hono<AppEnv>();
 
@@ -88,6 +89,7 @@ async function progress(c: Context<AppEnv>) {
 /** Streams the spawn's events until its final one (or the row moves on to another spawn or is deleted). */
 async function follow(ctx: AppContext, row: ServerRow, url: string, send: (d: unknown) => void, isClosed: () => boolean, setWake: (f: () => void) => void) {
   let lastId = 0;
+  let position: number | undefined;
   const drain = async () => {
     for (const e of await eventsAfter(ctx, row, lastId)) {
       lastId = e.id;
@@ -105,6 +107,10 @@ async function follow(ctx: AppContext, row: ServerRow, url: string, send: (d: un
       if (!(await drain())) send(finalFromRow(now, url));
       return;
     }
+    // Not an event row: the position changes with every spawn ahead, so it is computed, not stored.
+    const pos = await queuePosition(ctx, now);
+    if (pos !== undefined && pos !== position) send({ progress: 0, message: `Waiting for a free spawn slot: number ${pos} in the queue` });
+    position = pos;
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, progressTiming.pollMs);
       setWake(() => { clearTimeout(t); resolve(); });
