@@ -71,19 +71,21 @@ export function singleWriter(client: Client) {
   }
 
   const wrapped = new Proxy(client, {
-    get(target, prop, receiver) {
+    get(target, prop) {
       if (prop === 'execute') return (stmt: InStatement | string, args?: InArgs) => gated(() => target.execute(stmt as never, args as never));
       if (prop === 'batch') return (stmts: InStatement[], mode?: TransactionMode) => gated(() => target.batch(stmts, mode));
       if (prop === 'executeMultiple') return (sql: string) => gated(() => target.executeMultiple(sql));
       if (prop === 'migrate') return (stmts: InStatement[]) => gated(() => target.migrate(stmts));
       if (prop === 'transaction') return transaction;
-      return Reflect.get(target, prop, receiver);
+      // the client keeps private fields: its own methods and getters must run on it, not on the proxy
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
     },
   });
 
   /** Runs drizzle's transaction inside the scope that lets its callback reach the connection. */
   function wrapTransaction<F extends (...args: never[]) => Promise<unknown>>(fn: F): F {
-    return ((...args: Parameters<F>) => scope.run({ active: false }, () => fn(...args))) as F;
+    return ((...args: Parameters<F>) => (scope.getStore()?.active ? fn(...args) : scope.run({ active: false }, () => fn(...args)))) as F;
   }
 
   return { client: wrapped, wrapTransaction };
