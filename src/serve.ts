@@ -32,10 +32,13 @@ export async function serve(opts: { configFile?: string | undefined }) {
 
   const app = createApp(ctx);
   const hubListener = getRequestListener(app.fetch);
-  const proxy = createProxy(ctx);
+  // With a fallback, a miss refreshes the route table once before the hub answers, so the first
+  // request to a server that became ready a moment ago (in another process) is proxied, not redirected.
+  const proxy = createProxy(ctx, { fallback: hubListener });
   const main = createServer((req, res) => {
     if (!proxy.handleRequest(req, res)) void hubListener(req, res);
   });
+  main.requestTimeout = 0; // Node's 300 s default would cut long uploads and long polls through the proxy
   main.on('upgrade', (req, socket, head) => {
     if (!proxy.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   });
