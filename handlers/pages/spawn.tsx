@@ -1,0 +1,57 @@
+/** @jsxImportSource hono/jsx */
+// /hub/spawn[/<user>[/<server>]]: start a server from the browser (owner, or anyone holding `servers`
+// on it, i.e. an admin), then follow it on /hub/spawn-pending (spec B.6).
+import { Hono, type Context } from 'hono';
+import type { AppEnv } from '../env.ts';
+import { browserUser, checkXsrf, formFields, hub, loginRedirect, safeNext } from './session.ts';
+import { findServer, findUser, pageState } from './server-state.ts';
+import { requireScope } from '../lib.ts';
+import { requestSpawn } from '../../src/services/servers/request-spawn.ts';
+import { ServiceError, invalid, notFound } from '../../src/errors.ts';
+import { escapePath, serverPrefix, validServerName } from '../../src/names.ts';
+
+export const spawnPages = new Hono<AppEnv>();
+
+/** `<hub>spawn-pending/<user>[/<server>]?next=…` */
+export function pendingUrl(hubUrl: string, user: string, server: string, next?: string) {
+  return `${hubUrl}spawn-pending/${escapePath(user)}${server ? `/${escapePath(server)}` : ''}${next ? `?next=${encodeURIComponent(next)}` : ''}`;
+}
+
+/** `<hub>spawn/<user>[/<server>]?next=…` */
+export function spawnUrl(hubUrl: string, user: string, server: string, next?: string) {
+  return `${hubUrl}spawn/${escapePath(user)}${server ? `/${escapePath(server)}` : ''}${next ? `?next=${encodeURIComponent(next)}` : ''}`;
+}
+
+async function spawn(c: Context<AppEnv>) {
+  const me = browserUser(c);
+  if (!me) {
+    if (c.req.method === 'POST') throw new ServiceError('Unauthenticated', 'Missing or invalid credentials.');
+    return loginRedirect(c);
+  }
+  const form = c.req.method === 'POST' ? await formFields(c) : {};
+  if (c.req.method === 'POST') checkXsrf(c, form, me.session.xsrf);
+  const ctx = c.get('ctx');
+  const userName = c.req.param('user') ?? me.name;
+  const serverName = c.req.param('server') ?? '';
+  if (!validServerName(serverName)) throw invalid(`Invalid server name: ${serverName}`);
+  requireScope(c, 'servers', { server: `${userName}/${serverName}` });
+  const user = userName === me.name ? me.user! : await findUser(ctx, userName);
+  if (!user) throw notFound(`No such user ${userName}`);
+  const next = safeNext(c.req.query('next') ?? form.next);
+  const serverUrl = serverPrefix(ctx.config.hub.base_url, user.name, serverName);
+  const pending = pendingUrl(hub(c), user.name, serverName, next);
+  const before = pageState(await findServer(ctx, user.id, serverName));
+  if (before === 'ready') return c.redirect(next ?? serverUrl, 302);
+  if (before === 'spawn' || before === 'stop') return c.redirect(pending, 302);
+  try {
+    await requestSpawn({ ctx, input: { user, serverName } });
+  } catch (err) {
+    // lost a race with another spawn: where it stands now decides where the browser goes
+    const now = pageState(await findServer(ctx, user.id, serverName));
+    if (!(err instanceof ServiceError) || now === 'stopped' || now === 'failed') throw err;
+    return c.redirect(now === 'ready' ? next ?? serverUrl : pending, 302);
+  }
+  return c.redirect(pending, 302);
+}
+
+spawnPages.on(['GET', 'POST'], ['/hub/spawn', '/hub/spawn/:user', '/hub/spawn/:user/:server'], spawn);
