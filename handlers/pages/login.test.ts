@@ -207,3 +207,22 @@ describe('/hub/logout', () => {
     assert.equal(row?.state, 'running');
   });
 });
+
+describe('under a base URL', () => {
+  test('cookie paths follow hub.base_url; next and redirects carry the prefix', async () => {
+    const t = await buildTestApp({ config: { hub: { base_url: '/jh/' } } });
+    const page = await t.app.request('/jh/hub/login');
+    assert.equal(page.status, 200);
+    const xsrf = /name="_xsrf" value="([^"]+)"/.exec(await page.text())![1]!;
+    const f = form({ _xsrf: xsrf, username: 'alice', password: 'correct horse' });
+    const res = await t.app.request('/jh/hub/login', { method: 'POST', body: f.body, headers: { ...f.headers, cookie: `_xsrf=${xsrf}` } });
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.get('location'), '/jh/hub/home');
+    assert.match(cookieLine(res, 'jupyterhub-hub-login')!, /; Path=\/jh\/hub\/;/);
+    assert.match(cookieLine(res, 'jupyterhub-session-id')!, /; Path=\/jh\/;/);
+    const out = await t.app.request('/jh/user/alice/tree?x=1');
+    assert.deepEqual([out.status, out.headers.get('location')], [302, '/jh/hub/user/alice/tree?x=1']);
+    const home = await t.app.request('/jh/hub/home');
+    assert.equal(home.headers.get('location'), `/jh/hub/login?next=${encodeURIComponent('/jh/hub/home')}`);
+  });
+});
