@@ -61,6 +61,8 @@ export class FakeBackend implements Backend {
         });
       });
       await new Promise<void>((r) => entry.http!.listen(0, '127.0.0.1', r));
+      // A fake server must never keep a test process alive (e.g. one started after the test's close()).
+      entry.http.unref();
       entry.url = `http://127.0.0.1:${(entry.http.address() as AddressInfo).port}`;
     }
     this.servers.set(id, entry);
@@ -128,6 +130,7 @@ function checkAbort(signal?: AbortSignal) {
 function sleep(ms: number, signal?: AbortSignal) {
   return new Promise<void>((resolve, reject) => {
     const t = setTimeout(resolve, ms);
+    t.unref();
     signal?.addEventListener('abort', () => { clearTimeout(t); reject(new SpawnError('cancelled', 'Spawn cancelled')); }, { once: true });
   });
 }
