@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
 import type { ServerSpec } from '../backends/types.ts';
-import { serverEnv } from './env.ts';
+import { serverEnv, type EnvInput } from './env.ts';
 
 const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
@@ -34,14 +34,8 @@ export function configHash(spec: Omit<ServerSpec, 'configHash' | 'labels'>): str
   return createHash('sha256').update(stableJson(shape)).digest('hex').slice(0, 16);
 }
 
-export interface SpecInput {
-  config: Config;
-  hubUrl: string;
-  bindIp: string;
-  user: string;
-  server: string;
-  token: string;
-}
+/** What a spec is built from: the env's inputs, less what the spec works out itself (image, limits). */
+export type SpecInput = Omit<EnvInput, 'image' | 'memLimit' | 'cpuLimit'>;
 
 export function buildServerSpec(input: SpecInput): ServerSpec {
   const s = input.config.spawner;

@@ -104,7 +104,8 @@ async function cleanup() {
 describe('one user, one real Jupyter server, end to end', { timeout: 15 * 60_000 }, () => {
   const alice = () => new Browser(berth.origin);
   let a: Browser;
-  let startedAt: number;
+  /** alice's last_activity (user, server) right after her server became ready, before any use. */
+  let readyActivity: { user: number; server: number };
 
   before(async () => {
     await cleanup();
@@ -132,8 +133,9 @@ describe('one user, one real Jupyter server, end to end', { timeout: 15 * 60_000
     const login = await a.login('alice', password);
     assert.equal(login.status, 302, await login.clone().text());
     assert.ok(a.jar.get('jupyterhub-hub-login'), 'hub login cookie set');
-    startedAt = Date.now();
     const messages = await startAndWait(a, 'alice');
+    const model = await userModel('alice');
+    readyActivity = { user: Date.parse(model.last_activity ?? '1970-01-01T00:00:00Z'), server: Date.parse(model.servers['']!.last_activity ?? '1970-01-01T00:00:00Z') };
     assert.equal(messages[0], 'Server requested');
     assert.match(messages.at(-1)!, /Server ready at \/user\/alice\//);
     assert.ok(messages.length >= 3, `progress has intermediate steps: ${messages.join(' | ')}`);
@@ -173,16 +175,18 @@ describe('one user, one real Jupyter server, end to end', { timeout: 15 * 60_000
     assert.equal(contents.status, 200, 'alice still reaches her server');
   });
 
-  test('activity moved last_activity forward', async () => {
-    const deadline = Date.now() + 30_000;
+  test('using the server (proxied traffic, its own activity posts) moves last_activity forward', async () => {
+    // The proxy writes traffic every ~10 s and the server posts every 5 s (JUPYTERHUB_ACTIVITY_INTERVAL).
+    const advanced = (m: Awaited<ReturnType<typeof userModel>>) =>
+      Date.parse(m.last_activity ?? '') > readyActivity.user && Date.parse(m.servers['']?.last_activity ?? '') > readyActivity.server;
+    const deadline = Date.now() + 40_000;
     let model = await userModel('alice');
-    while (Date.now() < deadline && !(model.last_activity && Date.parse(model.last_activity) >= startedAt)) {
+    while (!advanced(model) && Date.now() < deadline) {
+      await a.raw('/user/alice/api/contents'); // keep using it
       await new Promise((r) => setTimeout(r, 1000));
       model = await userModel('alice');
     }
-    assert.ok(model.last_activity, 'user last_activity set');
-    assert.ok(Date.parse(model.last_activity!) >= startedAt, `user last_activity ${model.last_activity} after start`);
-    assert.ok(model.servers['']?.last_activity && Date.parse(model.servers['']!.last_activity!) >= startedAt);
+    assert.ok(advanced(model), `last_activity after ready ${JSON.stringify(readyActivity)}: now user ${model.last_activity}, server ${model.servers['']?.last_activity}`);
   });
 
   test('kill -9 of Berth leaves the server running; after restart it is ready and reachable', async () => {
@@ -219,5 +223,7 @@ describe('one user, one real Jupyter server, end to end', { timeout: 15 * 60_000
 /** The hub's XSRF token for cookie-authenticated API writes, read from the home page. */
 async function xsrfOf(b: Browser): Promise<string> {
   const html = await (await b.raw('/hub/home')).text();
-  return /data-xsrf="([^"]+)"/.exec(html)?.[1] ?? /name="_xsrf"\s+value="([^"]+)"/.exec(html)?.[1] ?? '';
+  const xsrf = /data-xsrf="([^"]+)"/.exec(html)?.[1] ?? /name="_xsrf"\s+value="([^"]+)"/.exec(html)?.[1];
+  assert.ok(xsrf, 'the home page carries the XSRF token'); // else a denial below would prove nothing
+  return xsrf;
 }

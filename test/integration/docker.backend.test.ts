@@ -5,9 +5,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Docker from 'dockerode';
 import { backendContract } from '../contract/backend.contract.ts';
+import { closedPort } from '../../src/backends/fake/index.ts';
 import { DockerBackend } from '../../src/backends/docker/index.ts';
 import { containerName, homeVolumeName } from '../../src/backends/docker/names.ts';
 import { demuxLogs } from '../../src/backends/docker/port.ts';
@@ -203,11 +203,3 @@ describe('docker backend: docker-specific', () => {
     assert.deepEqual(connect, { hubUrl: 'http://hub.example:8081', extraListen: [] });
   });
 });
-
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}

@@ -115,7 +115,7 @@ function closeServer(http: Server | undefined) {
 }
 
 /** A port nothing listens on: bind, read the number, close. */
-async function closedPort(): Promise<number> {
+export async function closedPort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const port = (s.address() as AddressInfo).port;
