@@ -1,9 +1,10 @@
 // Who is calling: resolves an API token (Authorization header) or a hub login cookie to an
 // identity with its effective scopes. The token path runs on every single-user request, so it
 // is one indexed query plus an in-memory scope computation.
-import { and, eq, gte, isNull, or } from 'drizzle-orm';
+import { and, eq, gte, isNull, or, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
 import type { AppContext } from '../context.ts';
-import { schema } from '../../db/client.ts';
+import { schema, type Db } from '../../db/client.ts';
 import { sha256, tokenFromHeader, tokenPrefix, verifyToken } from './tokens.ts';
 import { tokenScopes, type Owner, type ScopeSet } from './scopes.ts';
 import type { TokenRow, UserRow, SessionRow } from '../../db/schema/index.ts';
@@ -24,34 +25,49 @@ export interface Identity {
 export const LOGIN_COOKIE = 'jupyterhub-hub-login';
 export const SESSION_COOKIE = 'jupyterhub-session-id';
 
-/** The server a token's `!server` filters resolve to ("alice/" for alice's default server). */
-async function clientServerOf(ctx: AppContext, token: TokenRow, user: UserRow | undefined): Promise<string | undefined> {
-  if (!user || (token.serverId == null && token.oauthClientId == null)) return undefined;
-  const serverId = token.serverId ?? (await ctx.db.query.oauthClients.findFirst({ where: eq(schema.oauthClients.id, token.oauthClientId!) }))?.serverId;
-  if (serverId == null) return undefined;
-  const server = await ctx.db.query.servers.findFirst({ where: eq(schema.servers.id, serverId), columns: { name: true } });
-  return server ? `${user.name}/${server.name}` : undefined;
-}
-
 /** Finds the live token row for a clear-text token, or undefined. */
 export async function findToken(ctx: AppContext, token: string): Promise<TokenRow | undefined> {
+  return (await lookupToken(ctx, token))?.token;
+}
+
+// The token check runs for every new browser session on every single-user server, so the token,
+// its owner and the server its `!server` filters resolve to come back in ONE query, prepared once
+// per database (drizzle would otherwise rebuild the SQL on every call).
+const tokenServer = alias(schema.servers, 'token_server');
+const clientServer = alias(schema.servers, 'client_server');
+const prepared = new WeakMap<Db, ReturnType<typeof prepareLookup>>();
+
+function prepareLookup(db: Db) {
+  const t = schema.tokens;
+  return db
+    .select({ token: t, user: schema.users, tokenServer: tokenServer.name, clientServer: clientServer.name })
+    .from(t)
+    .leftJoin(schema.users, eq(schema.users.id, t.userId))
+    .leftJoin(tokenServer, eq(tokenServer.id, t.serverId))
+    .leftJoin(schema.oauthClients, eq(schema.oauthClients.id, t.oauthClientId))
+    .leftJoin(clientServer, eq(clientServer.id, schema.oauthClients.serverId))
+    .where(and(eq(t.prefix, sql.placeholder('prefix')), or(isNull(t.expiresAt), gte(t.expiresAt, sql.placeholder('now')))))
+    .prepare();
+}
+
+async function lookupToken(ctx: AppContext, token: string) {
   if (token.length < 8) return undefined;
-  const now = ctx.clock.now();
-  const rows = await ctx.db
-    .select()
-    .from(schema.tokens)
-    .where(and(eq(schema.tokens.prefix, tokenPrefix(token)), or(isNull(schema.tokens.expiresAt), gte(schema.tokens.expiresAt, now))));
-  return rows.find((r) => verifyToken(token, r.hashed));
+  let query = prepared.get(ctx.db);
+  if (!query) prepared.set(ctx.db, (query = prepareLookup(ctx.db)));
+  const rows = await query.execute({ prefix: tokenPrefix(token), now: ctx.clock.now() });
+  return rows.find((r) => verifyToken(token, r.token.hashed));
 }
 
 export async function identityFromToken(ctx: AppContext, token: string): Promise<Identity | undefined> {
-  const row = await findToken(ctx, token);
-  if (!row) return undefined;
+  const found = await lookupToken(ctx, token);
+  if (!found) return undefined;
+  const row = found.token;
   if (row.userId != null) {
-    const user = await ctx.db.query.users.findFirst({ where: eq(schema.users.id, row.userId) });
+    const user = found.user;
     if (!user || user.blocked) return undefined;
     const owner: Owner = { kind: 'user', name: user.name, admin: user.admin };
-    const scopes = tokenScopes(row.scopes, owner, await clientServerOf(ctx, row, user));
+    const serverName = found.tokenServer ?? found.clientServer;
+    const scopes = tokenScopes(row.scopes, owner, serverName != null ? `${user.name}/${serverName}` : undefined);
     return { kind: 'user', name: user.name, admin: user.admin, user, token: row, scopes };
   }
   if (row.serviceName != null) {
