@@ -1,0 +1,72 @@
+// Config loading: the file, ${ENV} references, BERTH_* overrides, and a report naming every bad key.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, dbUrl, loadConfig } from './load.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'berth-config-'));
+const file = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };
+
+describe('loadConfig', () => {
+  test('embedded defaults: 127.0.0.1:8000, ./data, docker, shared password login open to all', () => {
+    const { config, source } = loadConfig({ env: {} });
+    assert.equal(source, 'embedded defaults');
+    assert.equal(config.hub.ip, '127.0.0.1');
+    assert.equal(config.hub.port, 8000);
+    assert.equal(dbUrl(config), 'file:./data/berth.db');
+    assert.equal(config.backend, 'docker');
+    assert.equal(config.auth.provider, 'shared-password');
+    assert.equal(config.auth.allow_all, true);
+    assert.equal(config.hub.api_version, '5.3.0');
+  });
+
+  test('a file is never open to all unless it says so', () => {
+    const { config } = loadConfig({ file: file('min.yaml', 'hub:\n  port: 9000\n'), env: {} });
+    assert.equal(config.auth.allow_all, false);
+    assert.equal(config.hub.port, 9000);
+  });
+
+  test('plain variables and BERTH_<SECTION>_<KEY> override the file; BERTH_ADMIN_TOKEN becomes an admin service', () => {
+    const { config } = loadConfig({
+      file: file('o.yaml', 'hub:\n  port: 9000\nspawner:\n  image: from-file\n'),
+      env: { BERTH_PORT: '9100', BERTH_DATA_DIR: '/srv/berth', BERTH_IMAGE: 'img:1.0', BERTH_SHARED_PASSWORD: '12345678', BERTH_SPAWNER_HTTP_TIMEOUT: '60', BERTH_ADMIN_TOKEN: 'a'.repeat(32) },
+    });
+    assert.equal(config.hub.port, 9100);
+    assert.equal(config.hub.data_dir, '/srv/berth');
+    assert.equal(config.spawner.image, 'img:1.0');
+    assert.equal(config.auth.shared_password, '12345678');
+    assert.equal(config.spawner.http_timeout, 60);
+    assert.deepEqual(config.services, [{ name: 'admin-token', api_token: 'a'.repeat(32), admin: true, scopes: [] }]);
+  });
+
+  test('${ENV} and ${ENV:-default} references are expanded; JSON is accepted too', () => {
+    const { config } = loadConfig({
+      file: file('c.json', JSON.stringify({ services: [{ name: 'culler', api_token: '${CULLER_TOKEN}', scopes: ['list:users'] }], spawner: { image: '${IMG:-fallback:1}' } })),
+      env: { CULLER_TOKEN: 'c'.repeat(32) },
+    });
+    assert.equal(config.services[0]!.api_token, 'c'.repeat(32));
+    assert.equal(config.spawner.image, 'fallback:1');
+  });
+
+  test('an invalid file is refused with a report naming each bad key', () => {
+    const bad = file('bad.yaml', 'hub:\n  port: "x"\n  bogus: 1\nspawner:\n  mem_limit: lots\nservices:\n  - name: a\n    api_token: short\n  - name: a\n    api_token: ${MISSING}\n');
+    assert.throws(() => loadConfig({ file: bad, env: {} }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      const report = e.problems.join('\n');
+      for (const key of ['hub.port', 'bogus', 'spawner.mem_limit', 'services.0.api_token', 'MISSING']) assert.match(report, new RegExp(key.replace('.', '\\.')), `report names ${key}:\n${report}`);
+      return true;
+    });
+  });
+
+  test('a missing file and a file that is not YAML are one clear problem each', () => {
+    assert.throws(() => loadConfig({ file: join(dir, 'nope.yaml'), env: {} }), /file not found/);
+    assert.throws(() => loadConfig({ file: file('x.yaml', 'hub: [\n'), env: {} }), /not valid YAML/);
+    assert.throws(() => loadConfig({ file: file('l.yaml', '- a\n- b\n'), env: {} }), /top level must be a mapping/);
+  });
+
+  test('a version that is not PEP 440 is refused (single-user servers and the culler parse it)', () => {
+    assert.throws(() => loadConfig({ file: file('v.yaml', 'hub:\n  api_version: 1.0.0-ts\n'), env: {} }), /hub\.api_version/);
+  });
+});
