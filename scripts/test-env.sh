@@ -15,7 +15,8 @@ export DEBIAN_FRONTEND=noninteractive
 SINGLEUSER_TAG=berth-test/singleuser:3.0.0
 TINY_TAG=berth-test/tiny:latest
 APT_SOURCES=/etc/apt/sources.list.d/debian.sources # the machine's own mirror, never a hard-coded host
-PACKAGES=(docker.io mmdebstrap busybox-static ca-certificates iptables curl debian-archive-keyring)
+# chromium: the real browser the end-to-end tests drive (through playwright-core, never its own download)
+PACKAGES=(docker.io mmdebstrap busybox-static ca-certificates iptables curl debian-archive-keyring chromium)
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_TIMEOUT=60
 LOG=/var/log/berth-test-env.log # full output of apt, mmdebstrap and docker import

@@ -11,7 +11,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import Docker from 'dockerode';
 import WebSocket from 'ws';
 import { Browser } from '../helpers/browser.ts';
-import { freePort, startBerth, type BerthProcess } from '../helpers/berth-process.ts';
+import { e2eConfig, freePort, removeE2eObjects, startBerth, type BerthProcess } from '../helpers/berth-process.ts';
 
 const IMAGE = process.env.BERTH_E2E_IMAGE ?? 'berth-test/singleuser:3.0.0';
 const tag = `berthe2e${randomBytes(3).toString('hex')}`;
@@ -94,13 +94,6 @@ async function runKernel(b: Browser, user: string, code: string): Promise<string
   return result;
 }
 
-async function cleanup() {
-  const containers = await docker.listContainers({ all: true, filters: { label: ['berth.test=1'], name: [tag] } });
-  for (const c of containers) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
-  const { Volumes } = await docker.listVolumes({ filters: { name: [tag] } });
-  for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
-}
-
 describe('one user, one real Jupyter server, end to end', { timeout: 15 * 60_000 }, () => {
   const alice = () => new Browser(berth.origin);
   let a: Browser;
@@ -108,22 +101,16 @@ describe('one user, one real Jupyter server, end to end', { timeout: 15 * 60_000
   let readyActivity: { user: number; server: number };
 
   before(async () => {
-    await cleanup();
+    await removeE2eObjects(tag);
     port = await freePort();
     configFile = join(dir, 'berth.yaml');
-    writeFileSync(configFile, [
-      'hub:', `  port: ${port}`, `  data_dir: ${join(dir, 'data')}`, '  log_level: debug',
-      'auth:', '  shared_password: ${E2E_PASSWORD}', '  admin_password: e2e admin password', '  allow_all: true',
-      'services:', '  - name: e2e-admin', '    api_token: ${E2E_ADMIN_TOKEN}', '    admin: true',
-      'spawner:', `  image: ${IMAGE}`, '  http_timeout: 90', '  environment:', '    JUPYTERHUB_ACTIVITY_INTERVAL: "5"',
-      'docker:', `  name_prefix: ${tag}`, `  home_volume: ${tag}-{username}`, '  extra_labels:', '    berth.test: "1"', '',
-    ].join('\n'));
+    writeFileSync(configFile, e2eConfig({ dir, tag, port, image: IMAGE, adminToken, password }));
     berth = await startBerth({ configFile, port, env: { E2E_PASSWORD: password, E2E_ADMIN_TOKEN: adminToken }, logFile: join(dir, 'berth.log') });
   });
 
   after(async () => {
     await berth?.kill('SIGTERM');
-    await cleanup();
+    await removeE2eObjects(tag);
     if (process.env.BERTH_E2E_KEEP) console.log(`e2e files kept in ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   });

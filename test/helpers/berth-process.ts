@@ -54,3 +54,34 @@ export async function startBerth(opts: { configFile: string; port: number; env?:
       }),
   };
 }
+
+export interface E2eSetup {
+  dir: string;
+  /** Unique per run: container name prefix and volume name prefix, so cleanup touches only ours. */
+  tag: string;
+  port: number;
+  image: string;
+  adminToken: string;
+  password: string;
+}
+
+/** The berth.yaml an end-to-end run uses: shared-password login, an admin service token, labelled containers. */
+export function e2eConfig(s: E2eSetup): string {
+  return [
+    'hub:', `  port: ${s.port}`, `  data_dir: ${s.dir}/data`, '  log_level: debug',
+    'auth:', '  shared_password: ${E2E_PASSWORD}', '  admin_password: e2e admin password', '  allow_all: true',
+    'services:', '  - name: e2e-admin', '    api_token: ${E2E_ADMIN_TOKEN}', '    admin: true',
+    'spawner:', `  image: ${s.image}`, '  http_timeout: 90', '  environment:', '    JUPYTERHUB_ACTIVITY_INTERVAL: "5"',
+    'docker:', `  name_prefix: ${s.tag}`, `  home_volume: ${s.tag}-{username}`, '  extra_labels:', '    berth.test: "1"', '',
+  ].join('\n');
+}
+
+/** Removes the containers and volumes an end-to-end run created (found by its unique tag and label). */
+export async function removeE2eObjects(tag: string): Promise<void> {
+  const { default: Docker } = await import('dockerode');
+  const docker = new Docker();
+  for (const c of await docker.listContainers({ all: true, filters: { label: ['berth.test=1'], name: [tag] } })) {
+    await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+  }
+  for (const v of (await docker.listVolumes({ filters: { name: [tag] } })).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
+}
