@@ -60,7 +60,7 @@ tokensApi.post('/users/:name/tokens', async (c) => {
     ctx: c.get('ctx'),
     input: { user, note: body.note, expiresIn: body.expires_in, scopes: body.scopes, roles: body.roles, actor: `${id.kind}:${id.name}` },
   });
-  return c.json({ ...tokenModel({ row, clientDescription: null, serverName: null }, user), token }, 201);
+  return c.json({ ...tokenModel({ row, clientDescription: null, serverName: null, serverOwner: null }, user), token }, 201);
 });
 
 tokensApi.get('/users/:name/tokens/:token_id', async (c) => {

@@ -47,6 +47,20 @@ describe('GET /hub/api/user', () => {
     });
   });
 
+  test("an admin's OAuth token from alice's server resolves !server to alice's server, not the admin's", async () => {
+    const t = await buildTestApp();
+    const alice = await t.createUser('alice');
+    const root = await t.createUser('root', { admin: true });
+    const server = await withServer(t, alice.id);
+    await t.db.insert(schema.oauthClients).values({ id: 'jupyterhub-user-alice', secretHash: 'x', redirectUri: '/user/alice/oauth_callback', description: 'Server at /user/alice/', allowedScopes: [], serverId: server.id, createdAt: 0 });
+    const token = await t.createToken(root.id, ['access:servers!server', 'read:users:name!user'], { kind: 'oauth', oauthClientId: 'jupyterhub-user-alice', sessionId: 's' });
+    const body = (await (await t.request('/hub/api/user', { token })).json()) as Record<string, unknown>;
+    assert.equal(body.name, 'root');
+    assert.deepEqual(body.scopes, ['access:servers!server=alice/', 'read:users:groups!user=root', 'read:users:name!user=root']);
+    const listed = (await (await t.request('/hub/api/users/root/tokens', { token: await t.createToken(root.id) })).json()) as { api_tokens: { session_id: string; scopes: string[] }[] };
+    assert.deepEqual(listed.api_tokens.find((x) => x.session_id === 's')!.scopes, body.scopes);
+  });
+
   test("the server's own token: 5.x scopes (H29) and last_activity, no servers", async () => {
     const t = await buildTestApp();
     const alice = await t.createUser('alice');

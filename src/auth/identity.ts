@@ -32,20 +32,24 @@ export async function findToken(ctx: AppContext, token: string): Promise<TokenRo
 
 // The token check runs for every new browser session on every single-user server, so the token,
 // its owner and the server its `!server` filters resolve to come back in ONE query, prepared once
-// per database (drizzle would otherwise rebuild the SQL on every call).
+// per database (drizzle would otherwise rebuild the SQL on every call). A server token's server is
+// its owner's; an OAuth client's server may belong to someone else (an admin visiting alice's
+// server), so that server's owner is read too.
 const tokenServer = alias(schema.servers, 'token_server');
 const clientServer = alias(schema.servers, 'client_server');
+const clientOwner = alias(schema.users, 'client_owner');
 const prepared = new WeakMap<Db, ReturnType<typeof prepareLookup>>();
 
 function prepareLookup(db: Db) {
   const t = schema.tokens;
   return db
-    .select({ token: t, user: schema.users, tokenServer: tokenServer.name, clientServer: clientServer.name })
+    .select({ token: t, user: schema.users, tokenServer: tokenServer.name, clientServer: clientServer.name, clientOwner: clientOwner.name })
     .from(t)
     .leftJoin(schema.users, eq(schema.users.id, t.userId))
     .leftJoin(tokenServer, eq(tokenServer.id, t.serverId))
     .leftJoin(schema.oauthClients, eq(schema.oauthClients.id, t.oauthClientId))
     .leftJoin(clientServer, eq(clientServer.id, schema.oauthClients.serverId))
+    .leftJoin(clientOwner, eq(clientOwner.id, clientServer.userId))
     .where(and(eq(t.prefix, sql.placeholder('prefix')), or(isNull(t.expiresAt), gte(t.expiresAt, sql.placeholder('now')))))
     .prepare();
 }
@@ -58,6 +62,13 @@ async function lookupToken(ctx: AppContext, token: string) {
   return rows.find((r) => verifyToken(token, r.token.hashed));
 }
 
+/** `owner/name` of the server a token's `!server` filters mean (spec C.5): its own, else its client's. */
+function resolvedServer(userName: string, r: { tokenServer: string | null; clientServer: string | null; clientOwner: string | null }) {
+  if (r.tokenServer != null) return `${userName}/${r.tokenServer}`;
+  if (r.clientServer != null && r.clientOwner != null) return `${r.clientOwner}/${r.clientServer}`;
+  return undefined;
+}
+
 export async function identityFromToken(ctx: AppContext, token: string): Promise<Identity | undefined> {
   const found = await lookupToken(ctx, token);
   if (!found) return undefined;
@@ -66,8 +77,7 @@ export async function identityFromToken(ctx: AppContext, token: string): Promise
     const user = found.user;
     if (!user || user.blocked) return undefined;
     const owner: Owner = { kind: 'user', name: user.name, admin: user.admin };
-    const serverName = found.tokenServer ?? found.clientServer;
-    const scopes = tokenScopes(row.scopes, owner, serverName != null ? `${user.name}/${serverName}` : undefined);
+    const scopes = tokenScopes(row.scopes, owner, resolvedServer(user.name, found));
     return { kind: 'user', name: user.name, admin: user.admin, user, token: row, scopes };
   }
   if (row.serviceName != null) {

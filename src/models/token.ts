@@ -7,7 +7,7 @@ import { isoZ } from '../clock.ts';
 
 export function tokenModel(t: ListedToken, owner: Pick<UserRow, 'name' | 'admin'>) {
   const { row } = t;
-  const clientServer = t.serverName != null ? `${owner.name}/${t.serverName}` : undefined;
+  const clientServer = t.serverName != null ? `${t.serverOwner ?? owner.name}/${t.serverName}` : undefined;
   return {
     user: owner.name,
     id: `a${row.id}`,
