@@ -79,7 +79,7 @@ describe('GET /hub/api/oauth2/authorize', () => {
   });
   test('sets jupyterhub-session-id when the browser lacks it, and tags the code with it', async () => {
     const { t, jar, session, clientId, redirectUri } = await setup();
-    jar.cookies.delete('jupyterhub-session-id');
+    jar.delete('jupyterhub-session-id');
     const res = await t.app.request(authorizeUrl(clientId, redirectUri), { headers: { cookie: jar.header() } });
     assert.equal(res.status, 302);
     const set = res.headers.getSetCookie().find((l) => l.startsWith('jupyterhub-session-id='));
@@ -101,6 +101,8 @@ describe('GET /hub/api/oauth2/authorize', () => {
     assert.equal(page.status, 200);
     const html = await page.text();
     assert.match(html, /Authorize access/);
+    assert.equal(page.headers.get('x-frame-options'), 'DENY');
+    assert.equal(page.headers.get('content-security-policy'), "frame-ancestors 'none'");
     assert.match(html, new RegExp(`name="_xsrf" value="${admin.session.xsrf}"`));
     assert.equal((await t.db.select().from(schema.oauthCodes)).length, 0, 'no code before consent');
     const noXsrf = await t.app.request(url, { method: 'POST', ...form({}), headers: { ...form({}).headers, cookie: admin.jar.header() } });
@@ -150,6 +152,12 @@ describe('GET /hub/api/oauth2/authorize', () => {
     const { t, jar, clientId, redirectUri } = await setup();
     const res = await t.app.request(authorizeUrl(clientId, redirectUri, '&scope=admin%3Ausers'), { headers: { cookie: jar.header() } });
     assert.equal(new URL(res.headers.get('location')!, 'http://x').searchParams.get('error'), 'invalid_scope');
+  });
+  test('an explicit scope=identify still carries the identify and access scopes (C.5: requested ∪ required)', async () => {
+    const { t, jar, clientId, redirectUri } = await setup();
+    await getCode(t, jar.header(), clientId, redirectUri, '&scope=identify');
+    const [row] = await t.db.select().from(schema.oauthCodes);
+    assert.deepEqual(row!.scopes, OWNER_SCOPES);
   });
   test('configured allowed scopes the user lacks are dropped, held ones kept (C.5)', async () => {
     const { t, jar, clientId, redirectUri } = await setup({ config: { spawner: { image: 'fake', oauth_client_allowed_scopes: ['read:users!user', 'admin:users'] } } });

@@ -18,8 +18,10 @@ const PARAMS = ['client_id', 'redirect_uri', 'response_type', 'state', 'scope', 
 
 async function authorizeHandler(c: Context<AppEnv>) {
   const ctx = c.get('ctx');
-  // cookie only: an Authorization header must not stand in for the browser's login
-  const me = await identityFromCookie(ctx, getCookie(c, LOGIN_COOKIE));
+  // cookie only: an Authorization header must not stand in for the browser's login. The app already
+  // resolved the cookie unless a token header took precedence or it dropped a POST's cookie (no header XSRF)
+  const resolved = c.get('identity');
+  const me = resolved?.session ? resolved : await identityFromCookie(ctx, getCookie(c, LOGIN_COOKIE));
   if (!me?.session || !me.user) return c.redirect(`${hub(c)}login?next=${encodeURIComponent(requestUri(c))}`, 302);
   const form = c.req.method === 'POST' ? await formFields(c) : {};
   const params: AuthorizeParams = {};
@@ -35,6 +37,9 @@ async function authorizeHandler(c: Context<AppEnv>) {
       hub: hub(c), user: me.name, action: requestUri(c), xsrf: me.session.xsrf,
       clientName: result.client.description, serverUrl: result.serverUrl, scopes: result.scopes,
     });
+    // consent must be a deliberate click on the hub's own page, never through someone's frame
+    c.header('X-Frame-Options', 'DENY');
+    c.header('Content-Security-Policy', "frame-ancestors 'none'");
     return c.html(html`<!doctype html>${page}`);
   } catch (err) {
     // a browser lands here: answer with a page, and never redirect to an unverified redirect_uri

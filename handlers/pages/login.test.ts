@@ -140,7 +140,7 @@ describe('/hub/logout', () => {
     assert.equal(res.headers.get('location'), '/hub/login');
     assert.match(cookieLine(res, 'jupyterhub-hub-login')!, /Max-Age=0; Path=\/hub\//);
     assert.match(cookieLine(res, 'jupyterhub-session-id')!, /Max-Age=0; Path=\//);
-    assert.equal(jar.cookies.size, 0);
+    assert.equal(jar.size, 0);
     const gone = await t.request('/hub/api/user', { token: mine });
     assert.equal(gone.status, 403);
     assert.deepEqual(await gone.json(), { status: 403, message: 'Forbidden' });
@@ -170,6 +170,20 @@ describe('/hub/logout', () => {
     await t.app.request('/hub/logout', { headers: { cookie: jar.header() } });
     assert.equal((await t.request('/hub/api/user', { token: access_token })).status, 403);
     assert.equal((await t.request('/hub/api/user', { token: serverToken })).status, 200, 'the server token is not the session\'s');
+  });
+  test('a code issued before logout cannot be redeemed after it', async () => {
+    const t = await buildTestApp();
+    const { jar } = await loggedIn(t, 'alice');
+    const { clientId, redirectUri, serverToken } = await serverWithClient(t, 'alice');
+    const auth = await t.app.request(`/hub/api/oauth2/authorize?client_id=${clientId}&redirect_uri=${encodeURIComponent(redirectUri)}&response_type=code&state=s1`, { headers: { cookie: jar.header() } });
+    const code = new URL(auth.headers.get('location')!, 'http://x').searchParams.get('code')!;
+    assert.match(code, /^[A-Za-z0-9]{30}$/);
+    await t.app.request('/hub/logout', { headers: { cookie: jar.header() } });
+    const f = form({ client_id: clientId, client_secret: serverToken, grant_type: 'authorization_code', code, redirect_uri: redirectUri });
+    const tok = await t.app.request('/hub/api/oauth2/token', { method: 'POST', ...f });
+    assert.equal(tok.status, 400);
+    assert.deepEqual(await tok.json(), { error: 'invalid_grant' });
+    assert.equal((await t.db.select().from(schema.tokens).where(eq(schema.tokens.kind, 'oauth'))).length, 0);
   });
   test('POST /hub/logout needs the session XSRF token', async () => {
     const t = await buildTestApp();

@@ -35,6 +35,15 @@ export class CookieJar {
   get(name: string, path?: string): string | undefined {
     return this.cookies.find((c) => c.name === name && (path === undefined || c.path === path))?.value;
   }
+
+  /** Forgets a cookie by name, whatever its path (a test playing a browser that lost it). */
+  delete(name: string) {
+    this.cookies = this.cookies.filter((c) => c.name !== name);
+  }
+
+  get size(): number {
+    return this.cookies.length;
+  }
 }
 
 export interface Hop { status: number; url: string; location?: string | undefined }

@@ -1,8 +1,9 @@
-// Browser-side helpers for tests of the hub pages and the OAuth flow: a tiny cookie jar, a form
+// Browser-side helpers for tests of the hub pages and the OAuth flow: browser.ts's cookie jar, a form
 // login through /hub/login, and a server with its OAuth client written straight into the database
 // (what the spawn runner creates, spec F), so OAuth can be tested without spawning.
 import { eq } from 'drizzle-orm';
 import type { buildTestApp } from './app.ts';
+import { CookieJar } from './browser.ts';
 import { schema } from '../../db/client.ts';
 import { hashToken, newToken, sha256, tokenPrefix } from '../../src/auth/tokens.ts';
 import { serverTokenScopes } from '../../src/auth/scopes.ts';
@@ -11,21 +12,17 @@ import type { ServerState } from '../../db/schema/index.ts';
 
 type TestApp = Awaited<ReturnType<typeof buildTestApp>>;
 
-/** Cookies by name, fed from Set-Cookie headers (Max-Age=0 deletes). */
-export class Jar {
-  readonly cookies = new Map<string, string>();
-  take(res: Response) {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const eqAt = pair!.indexOf('=');
-      const name = pair!.slice(0, eqAt).trim();
-      if (/;\s*max-age=0/i.test(line)) this.cookies.delete(name);
-      else this.cookies.set(name, pair!.slice(eqAt + 1));
-    }
+/**
+ * The e2e browser's path-aware jar, fed from in-process `app.request` responses. Every hub page and
+ * API URL these tests call lies under /hub/, so that is the default request path.
+ */
+export class Jar extends CookieJar {
+  take(res: Response, requestPath = '/hub/') {
+    this.store(res.headers.getSetCookie(), requestPath);
     return res;
   }
-  header() {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  override header(path = '/hub/') {
+    return super.header(path);
   }
 }
 
@@ -48,7 +45,7 @@ export async function loginAs(t: TestApp, username: string, password: string, op
 export async function loggedIn(t: TestApp, username: string, password = 'correct horse') {
   const { res, jar } = await loginAs(t, username, password);
   if (res.status !== 302) throw new Error(`login as ${username} failed: ${res.status}`);
-  const session = await t.db.query.sessions.findFirst({ where: eq(schema.sessions.cookieHash, sha256(jar.cookies.get('jupyterhub-hub-login')!)) });
+  const session = await t.db.query.sessions.findFirst({ where: eq(schema.sessions.cookieHash, sha256(jar.get('jupyterhub-hub-login')!)) });
   return { jar, session: session! };
 }
 

@@ -79,7 +79,9 @@ export async function authorize({ ctx, input }: { ctx: AppContext; input: Author
   const required = [...IDENTIFY_SCOPES, accessScope];
   const requested = params.scope?.trim() ? params.scope.trim().split(/\s+/).filter((s) => s !== 'identify') : undefined;
   if (requested && requested.some((s) => !allowed.includes(s) && !required.includes(s))) return fail('invalid_scope', 'Requested scopes are not allowed for this client.');
-  const wanted = requested ?? (allowed.includes('inherit') ? allowed : [...allowed, ...required]);
+  // identify and the access scope always come along (C.5: requested ∪ required), else a client asking
+  // for `identify` alone would get a token its own server refuses
+  const wanted = requested ? [...requested, ...required] : allowed.includes('inherit') ? allowed : [...allowed, ...required];
   const owner: Owner = { kind: 'user', name: user.name, admin: user.admin };
   // scopes the user lacks are dropped, not refused (JupyterHub warns and carries on)
   const scopes = [...new Set(wanted)].filter((s) => s === 'inherit' || required.includes(s) || userHolds(s, owner, clientServer, input.scopes)).sort();

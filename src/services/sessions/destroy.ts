@@ -1,5 +1,5 @@
-// Logs a session out: deletes it and every token issued under its session id, which is what
-// kills the single-user servers' OAuth cookies (spec B.4 logout, H25).
+// Logs a session out: deletes it and every token (and unredeemed OAuth code) issued under its session
+// id, which is what kills the single-user servers' OAuth cookies (spec B.4 logout, H25).
 import { and, eq, inArray } from 'drizzle-orm';
 import type { AppContext } from '../../context.ts';
 import { schema } from '../../../db/client.ts';
@@ -21,6 +21,8 @@ export async function destroySession({ ctx, input }: { ctx: AppContext; input: D
       .delete(schema.tokens)
       .where(and(eq(schema.tokens.userId, session.userId), inArray(schema.tokens.sessionId, ids)))
       .returning({ id: schema.tokens.id });
+    // and codes not yet redeemed: one exchanged after logout would mint a token for a dead session
+    await tx.delete(schema.oauthCodes).where(and(eq(schema.oauthCodes.userId, session.userId), inArray(schema.oauthCodes.sessionId, ids)));
     const user = await tx.query.users.findFirst({ where: eq(schema.users.id, session.userId), columns: { name: true } });
     await tx.insert(schema.audit).values({
       at: ctx.clock.now(), actor: user?.name ?? String(session.userId), action: 'logout', target: user?.name ?? null,
