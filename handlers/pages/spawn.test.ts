@@ -63,7 +63,10 @@ describe('/hub/spawn', () => {
     await t.createUser('carol');
     const bob = await loggedIn(t, 'bob');
     const denied = await t.app.request('/hub/spawn/carol', { headers: { cookie: bob.jar.header() } });
-    assert.ok([403, 404].includes(denied.status), String(denied.status));
+    // bob holds `servers` only on his own: the filter excludes carol's, so 404 (spec B.9), and nothing starts
+    assert.equal(denied.status, 404);
+    assert.match(await denied.text(), /No access to resources or resources not found/);
+    assert.equal((await t.db.select().from(schema.servers)).length, 0);
     const admin = await loggedIn(t, 'admin', 'admin secret pw');
     const ok = await t.app.request('/hub/spawn/carol', { headers: { cookie: admin.jar.header() } });
     assert.equal(ok.status, 302);
