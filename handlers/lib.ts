@@ -2,8 +2,11 @@
 // parsing with zod that answers {"status", "message"}, and the caller's identity.
 import type { Context } from 'hono';
 import type { z } from 'zod';
+import { eq } from 'drizzle-orm';
 import type { AppEnv } from './env.ts';
-import { ServiceError } from '../src/errors.ts';
+import { schema } from '../db/client.ts';
+import type { UserRow } from '../db/schema/index.ts';
+import { ServiceError, notFound } from '../src/errors.ts';
 import { grants, holds, type Resource } from '../src/auth/scopes.ts';
 import type { Identity } from '../src/auth/identity.ts';
 
@@ -14,6 +17,16 @@ export function caller(c: C): Identity {
   const id = c.get('identity');
   if (!id) throw new ServiceError('Unauthenticated', 'Missing or invalid credentials.');
   return id;
+}
+
+/** Who acts, as services name it in notes and the audit log ("user:alice", "service:culler"). */
+export const actorOf = (id: Identity) => `${id.kind}:${id.name}`;
+
+/** The user named in the path, or 404 "No such user: <name>". */
+export async function findUser(c: C, name: string): Promise<UserRow> {
+  const row = await c.get('ctx').db.query.users.findFirst({ where: eq(schema.users.name, name) });
+  if (!row) throw notFound(`No such user: ${name}`);
+  return row;
 }
 
 /**

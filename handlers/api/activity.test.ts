@@ -105,6 +105,7 @@ describe('POST /hub/api/users/:name/activity', () => {
     const admin = await t.createUser('admin', { admin: true });
     const res = await post({ last_activity: AT }, { path: '/hub/api/users/ghost/activity', tok: await t.createToken(admin.id) });
     assert.equal(res.status, 404);
+    assert.deepEqual(await res.json(), { status: 404, message: 'No such user: ghost' });
   });
 
   test('named servers are addressed by their key', async () => {

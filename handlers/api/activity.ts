@@ -4,8 +4,8 @@ import { Hono } from 'hono';
 import { eq } from 'drizzle-orm';
 import type { AppEnv } from '../env.ts';
 import { schema } from '../../db/client.ts';
-import { invalid, notFound } from '../../src/errors.ts';
-import { requireScope } from '../lib.ts';
+import { invalid } from '../../src/errors.ts';
+import { findUser, requireScope } from '../lib.ts';
 import { isoZ, parseTimestamp } from '../../src/clock.ts';
 import { recordActivity } from '../../src/services/activity/record.ts';
 
@@ -28,8 +28,7 @@ activityApi.post('/users/:name/activity', async (c) => {
   const name = c.req.param('name');
   requireScope(c, 'users:activity', { user: name });
   const ctx = c.get('ctx');
-  const user = await ctx.db.query.users.findFirst({ where: eq(schema.users.name, name), columns: { id: true, name: true } });
-  if (!user) throw notFound(`No such user: '${name}'`);
+  const user = await findUser(c, name);
 
   const text = await c.req.text();
   let body: unknown = null;

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { AppEnv } from '../env.ts';
 import { schema } from '../../db/client.ts';
 import { ServiceError, notFound } from '../../src/errors.ts';
-import { caller, jsonBody, requireScope } from '../lib.ts';
+import { actorOf, caller, findUser, jsonBody, requireScope } from '../lib.ts';
 import { grants } from '../../src/auth/scopes.ts';
 import { listTokens } from '../../src/services/tokens/list.ts';
 import { createToken } from '../../src/services/tokens/create.ts';
@@ -26,10 +26,6 @@ const createBody = z.object({
 
 type C = Context<AppEnv>;
 
-async function findUser(c: C, name: string): Promise<UserRow | undefined> {
-  return c.get('ctx').db.query.users.findFirst({ where: eq(schema.users.name, name) });
-}
-
 /** The user's live token `a<id>`, or 404 "No such token …" (wrong owner and bad ids included). */
 async function findToken(c: C, user: UserRow, tokenId: string) {
   const m = /^a(\d{1,15})$/.exec(tokenId);
@@ -42,7 +38,6 @@ tokensApi.get('/users/:name/tokens', async (c) => {
   const name = c.req.param('name');
   requireScope(c, 'read:tokens', { user: name });
   const user = await findUser(c, name);
-  if (!user) throw notFound(`No such user: ${name}`);
   const tokens = await listTokens({ ctx: c.get('ctx'), input: { userId: user.id } });
   return c.json({ api_tokens: tokens.map((t) => tokenModel(t, user)) });
 });
@@ -50,7 +45,7 @@ tokensApi.get('/users/:name/tokens', async (c) => {
 tokensApi.post('/users/:name/tokens', async (c) => {
   const name = c.req.param('name');
   const id = caller(c);
-  const user = await findUser(c, name);
+  const user = await c.get('ctx').db.query.users.findFirst({ where: eq(schema.users.name, name) });
   // JupyterHub answers "no such user" and "not yours" alike here: 403.
   if (!user || !grants(id.scopes, 'tokens', { user: name })) {
     throw new ServiceError('Forbidden', `${id.kind === 'user' ? 'User' : 'Service'} ${name} not found or no permissions to generate tokens`);
@@ -58,7 +53,7 @@ tokensApi.post('/users/:name/tokens', async (c) => {
   const body = (await jsonBody(c, createBody, { optional: true })) ?? {};
   const { token, row } = await createToken({
     ctx: c.get('ctx'),
-    input: { user, note: body.note, expiresIn: body.expires_in, scopes: body.scopes, roles: body.roles, actor: `${id.kind}:${id.name}` },
+    input: { user, note: body.note, expiresIn: body.expires_in, scopes: body.scopes, roles: body.roles, actor: actorOf(id) },
   });
   return c.json({ ...tokenModel({ row, clientDescription: null, serverName: null, serverOwner: null }, user), token }, 201);
 });
@@ -67,7 +62,6 @@ tokensApi.get('/users/:name/tokens/:token_id', async (c) => {
   const name = c.req.param('name');
   requireScope(c, 'read:tokens', { user: name });
   const user = await findUser(c, name);
-  if (!user) throw notFound(`No such user: ${name}`);
   return c.json(tokenModel(await findToken(c, user, c.req.param('token_id')), user));
 });
 
@@ -75,8 +69,7 @@ tokensApi.delete('/users/:name/tokens/:token_id', async (c) => {
   const name = c.req.param('name');
   const id = requireScope(c, 'tokens', { user: name });
   const user = await findUser(c, name);
-  if (!user) throw notFound(`No such user: ${name}`);
   const { row } = await findToken(c, user, c.req.param('token_id'));
-  await revokeToken({ ctx: c.get('ctx'), input: { user, token: row, actor: `${id.kind}:${id.name}` } });
+  await revokeToken({ ctx: c.get('ctx'), input: { user, token: row, actor: actorOf(id) } });
   return c.body(null, 204);
 });

@@ -1,12 +1,10 @@
 // /hub/api/users: list (plain or paginated, state filters), get, create, rename/admin, delete
 // (spec D.1, E.4, E.6). Path names arrive percent-decoded, so `a%40b` and `a@b` are the same user.
 import { Hono, type Context } from 'hono';
-import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppEnv } from '../env.ts';
-import { schema } from '../../db/client.ts';
-import { forbidden, invalid, notFound } from '../../src/errors.ts';
-import { jsonBody, requireScope } from '../lib.ts';
+import { forbidden, invalid } from '../../src/errors.ts';
+import { actorOf, findUser, jsonBody, requireScope } from '../lib.ts';
 import { pageBody, pageOf } from './pagination.ts';
 import { loadServers, needsServers, userModel } from '../../src/models/user.ts';
 import { listUsers, type UserSort, type UserStateFilter } from '../../src/services/users/list.ts';
@@ -24,14 +22,7 @@ const createOneBody = z.object({ admin: z.boolean().optional() }).strict();
 const patchBody = z.object({ name: z.string().optional(), admin: z.boolean().optional() }).strict();
 
 type C = Context<AppEnv>;
-const actorOf = (id: Identity) => `${id.kind}:${id.name}`;
 const includeStopped = (c: C) => !['0', 'false'].includes((c.req.query('include_stopped_servers') ?? '0').toLowerCase());
-
-async function findUser(c: C, name: string): Promise<UserRow> {
-  const row = await c.get('ctx').db.query.users.findFirst({ where: eq(schema.users.name, name) });
-  if (!row) throw notFound(`No such user: ${name}`);
-  return row;
-}
 
 /** The model of one user as the caller may see it (one servers query, only when needed). */
 async function modelFor(c: C, id: Identity, user: UserRow) {
