@@ -31,7 +31,8 @@ export function pendingOf(state: ServerRow['state']): Pending {
 }
 
 /** JupyterHub's "active": ready or pending (what the `servers` map and `state=active` use). */
-export const isActive = (state: ServerRow['state']) => state !== 'stopped' && state !== 'failed';
+export const ACTIVE_STATES = ['queued', 'spawning', 'running', 'stopping'] as const satisfies readonly ServerRow['state'][];
+export const isActive = (state: ServerRow['state']) => (ACTIVE_STATES as readonly string[]).includes(state);
 export const isReady = (state: ServerRow['state']) => state === 'running';
 
 export function serverModel(row: ServerRow, userName: string, opts: { baseUrl: string; scopes: ScopeSet }): ServerModel {

@@ -1,13 +1,13 @@
 // JupyterHub's user model (spec E.4), keys limited to what the caller's scopes allow on that user.
 // Servers for a whole page of users are loaded in one query (loadServers), never one per user.
-import { and, inArray, notInArray } from 'drizzle-orm';
+import { and, inArray } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { schema } from '../../db/client.ts';
 import type { ServerRow, UserRow } from '../../db/schema/index.ts';
 import { grants, type ScopeSet } from '../auth/scopes.ts';
 import { isoZ } from '../clock.ts';
 import { userPrefix } from '../names.ts';
-import { isActive, isReady, pendingOf, serverModel, type ServerModel } from './server.ts';
+import { ACTIVE_STATES, isActive, isReady, pendingOf, serverModel, type ServerModel } from './server.ts';
 
 /** Which scope exposes which keys (JupyterHub's user_model access map). */
 const ACCESS: readonly [string, readonly string[]][] = [
@@ -48,7 +48,7 @@ export async function loadServers(db: Db, userIds: number[], includeStopped = fa
   const out = new Map<number, ServerRow[]>();
   if (userIds.length === 0) return out;
   const s = schema.servers;
-  const where = includeStopped ? inArray(s.userId, userIds) : and(inArray(s.userId, userIds), notInArray(s.state, ['stopped', 'failed']));
+  const where = includeStopped ? inArray(s.userId, userIds) : and(inArray(s.userId, userIds), inArray(s.state, [...ACTIVE_STATES]));
   const rows = await db.select().from(s).where(where).orderBy(s.userId, s.name);
   for (const r of rows) {
     const list = out.get(r.userId);

@@ -4,6 +4,7 @@ import { and, asc, count, desc, exists, inArray, not, sql, type SQL } from 'driz
 import type { AppContext } from '../../context.ts';
 import { schema } from '../../../db/client.ts';
 import type { UserRow } from '../../../db/schema/index.ts';
+import { ACTIVE_STATES } from '../../models/server.ts';
 
 export type UserStateFilter = 'active' | 'ready' | 'inactive';
 export type UserSort = 'id' | 'name' | 'last_activity';
@@ -19,8 +20,6 @@ export interface ListUsersInput {
   offset: number;
   limit: number;
 }
-
-const ACTIVE_STATES = ['queued', 'spawning', 'running', 'stopping'] as const;
 
 export async function listUsers({ ctx, input }: { ctx: AppContext; input: ListUsersInput }): Promise<{ users: UserRow[]; total: number }> {
   if (input.names && input.names.length === 0) return { users: [], total: 0 };
