@@ -10,6 +10,7 @@ import { openDb } from '../db/client.ts';
 import { createBackend } from './backends/index.ts';
 import { createApp } from '../handlers/app.ts';
 import { createProxy } from './proxy/index.ts';
+import { rawStatus } from './proxy/upgrade.ts';
 import { SpawnRunner } from './spawn/runner.ts';
 import { reconcileServers } from './services/servers/reconcile.ts';
 import { syncServices } from './services/services/sync.ts';
@@ -40,7 +41,7 @@ export async function serve(opts: { configFile?: string | undefined }) {
   });
   main.requestTimeout = 0; // Node's 300 s default would cut long uploads and long polls through the proxy
   main.on('upgrade', (req, socket, head) => {
-    if (!proxy.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    if (!proxy.handleUpgrade(req, socket, head)) socket.end(rawStatus(404, 'Not Found'));
   });
   // Extra listeners (e.g. the Docker bridge gateway) exist only so containers reach the hub API.
   const apiPrefix = `${config.hub.base_url}hub/api`;

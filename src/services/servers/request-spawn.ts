@@ -6,7 +6,7 @@ import { schema } from '../../../db/client.ts';
 import type { ServerRow, UserRow } from '../../../db/schema/index.ts';
 import { invalid } from '../../errors.ts';
 import { checkServerName } from './named.ts';
-import { addEvent, casServer, findServerRow, notify, PENDING_SPAWN, serverLabel, transition } from './transition.ts';
+import { findServerRow, PENDING_SPAWN, serverLabel, transition } from './transition.ts';
 
 export interface RequestSpawnInput {
   user: UserRow;
@@ -52,18 +52,15 @@ export async function requestSpawn({ ctx, input }: { ctx: AppContext; input: Req
 
 async function enqueue(ctx: AppContext, row: ServerRow, userOptions: Record<string, unknown> | undefined): Promise<ServerRow | undefined> {
   const now = ctx.clock.now();
-  const queued = await ctx.db.transaction(async (tx) => {
-    const updated = await casServer(tx, row.id, ['stopped', 'failed'], {
+  const queued = await transition(ctx, {
+    serverId: row.id, from: ['stopped', 'failed'], spawnSeq: row.spawnSeq,
+    set: {
       state: 'queued', spawnSeq: row.spawnSeq + 1, requestedAt: now, startedAt: now, readyAt: null, stoppedAt: null,
       lastActivity: now, failure: null, url: null, backendRef: null, backend: ctx.backend.kind,
       ...(userOptions !== undefined ? { userOptions } : {}),
-    }, row.spawnSeq);
-    if (updated) await addEvent(tx, updated.id, updated.spawnSeq, { progress: 0, message: 'Server requested' }, now);
-    return updated;
+    },
+    event: { progress: 0, message: 'Server requested' },
   });
-  if (queued) {
-    notify(ctx, queued.id, false);
-    ctx.events.emit('spawn-requested');
-  }
+  if (queued) ctx.events.emit('spawn-requested');
   return queued;
 }
