@@ -6,7 +6,8 @@ import { HTTPException } from 'hono/http-exception';
 import type { AppContext } from '../src/context.ts';
 import type { AppEnv } from './env.ts';
 import { ServiceError } from '../src/errors.ts';
-import { headerToken, identityFromCookie, identityFromToken, LOGIN_COOKIE } from '../src/auth/identity.ts';
+import { identityFromCookie, identityFromToken, LOGIN_COOKIE } from '../src/auth/identity.ts';
+import { tokenFromHeader } from '../src/auth/tokens.ts';
 import { noteTokenUse } from '../src/services/tokens/touch.ts';
 import { rootApi } from './api/root.ts';
 import { userApi } from './api/user.ts';
@@ -35,7 +36,7 @@ export function createApp(ctx: AppContext) {
   // Identity: the Authorization header first (token or bearer), then the hub login cookie.
   // Cookie-authenticated API writes must carry the session's XSRF token (JupyterHub 4.1+).
   hub.use('/hub/*', async (c, next) => {
-    const token = headerToken(c.req.header('authorization'));
+    const token = tokenFromHeader(c.req.header('authorization')); // never ?token= (spec B.2)
     if (token) {
       const id = await identityFromToken(ctx, token);
       if (id) void noteTokenUse(ctx, id); // throttled, fire-and-forget: never delays the request

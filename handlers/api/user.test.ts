@@ -5,6 +5,8 @@ import { buildTestApp, testClock } from '../../test/helpers/app.ts';
 import { authSuite } from '../../test/helpers/auth-suite.ts';
 import { schema } from '../../db/client.ts';
 import { serverTokenScopes } from '../../src/auth/scopes.ts';
+import { sha256 } from '../../src/auth/tokens.ts';
+import { LOGIN_COOKIE } from '../../src/auth/identity.ts';
 
 describe('GET /hub/api/user auth', () => {
   authSuite({ method: 'GET', path: () => '/hub/api/user', ok: [200], perUser: false });
@@ -113,6 +115,23 @@ describe('GET /hub/api/user', () => {
     const token = await t.createToken(alice.id);
     await t.db.update(schema.users).set({ blocked: true });
     assert.equal((await t.request('/hub/api/user', { token })).status, 403);
+  });
+
+  test('the hub login cookie identifies its user until the session expires or the user is blocked', async () => {
+    const clock = testClock();
+    const t = await buildTestApp({ clock });
+    const alice = await t.createUser('alice');
+    await t.db.insert(schema.sessions).values({ cookieHash: sha256('cookie-secret'), sessionId: 'sid', userId: alice.id, xsrf: 'x', createdAt: clock.now(), expiresAt: clock.now() + 1000 });
+    const me = () => t.request('/hub/api/user', { headers: { cookie: `${LOGIN_COOKIE}=cookie-secret` } });
+    const ok = await me();
+    assert.equal(ok.status, 200);
+    assert.equal(((await ok.json()) as { name: string }).name, 'alice');
+    await t.db.update(schema.users).set({ blocked: true });
+    assert.deepEqual(await (await me()).json(), { status: 403, message: 'Forbidden' });
+    await t.db.update(schema.users).set({ blocked: false });
+    assert.equal((await me()).status, 200);
+    clock.advance(1001);
+    assert.deepEqual(await (await me()).json(), { status: 403, message: 'Forbidden' });
   });
 
   test('a service token gets the service model', async () => {

@@ -5,7 +5,7 @@ import { and, eq, gte, isNull, or, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import type { AppContext } from '../context.ts';
 import { schema, type Db } from '../../db/client.ts';
-import { sha256, tokenFromHeader, tokenPrefix, verifyToken } from './tokens.ts';
+import { sha256, tokenPrefix, verifyToken } from './tokens.ts';
 import { tokenScopes, type Owner, type ScopeSet } from './scopes.ts';
 import type { TokenRow, UserRow, SessionRow } from '../../db/schema/index.ts';
 
@@ -92,13 +92,12 @@ export async function identityFromToken(ctx: AppContext, token: string): Promise
 /** Hub login cookie → session + user (cookie value is a random secret; the DB holds its SHA-256). */
 export async function identityFromCookie(ctx: AppContext, cookieValue: string | undefined): Promise<Identity | undefined> {
   if (!cookieValue || cookieValue.length > 200) return undefined;
-  const session = await ctx.db.query.sessions.findFirst({ where: eq(schema.sessions.cookieHash, sha256(cookieValue)) });
-  if (!session || session.expiresAt < ctx.clock.now()) return undefined;
-  const user = await ctx.db.query.users.findFirst({ where: eq(schema.users.id, session.userId) });
-  if (!user || user.blocked) return undefined;
+  // Session and user in one query: this runs for every browser request to the hub.
+  const [found] = await ctx.db.select({ session: schema.sessions, user: schema.users }).from(schema.sessions)
+    .innerJoin(schema.users, eq(schema.users.id, schema.sessions.userId))
+    .where(eq(schema.sessions.cookieHash, sha256(cookieValue)));
+  if (!found || found.session.expiresAt < ctx.clock.now() || found.user.blocked) return undefined;
+  const { session, user } = found;
   const owner: Owner = { kind: 'user', name: user.name, admin: user.admin };
   return { kind: 'user', name: user.name, admin: user.admin, user, session, scopes: tokenScopes(['inherit'], owner) };
 }
-
-/** Token from the Authorization header only (the hub API never reads ?token=, spec B.2). */
-export const headerToken = (authorization: string | undefined) => tokenFromHeader(authorization);
