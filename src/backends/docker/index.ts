@@ -189,7 +189,7 @@ export class DockerBackend implements Backend {
   }
 
   private unreachable(err: unknown): ServiceError {
-    if (err instanceof ServiceError) return err;
+    if (err instanceof ServiceError && !(err instanceof DockerError)) return err;
     const kind = err instanceof DockerError ? err.kind : 'Failed';
     const where = this.port.address;
     const message =

@@ -3,18 +3,23 @@
 import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../log.ts';
+import { ServiceError } from '../../errors.ts';
 
 export type DockerErrorKind = 'NotFound' | 'Conflict' | 'NotModified' | 'Unavailable' | 'Forbidden' | 'Timeout' | 'Aborted' | 'Failed';
 
-/** A classified Docker failure. `op` names the call; `statusCode` is the engine's HTTP status when there was one. */
-export class DockerError extends Error {
+/**
+ * A classified Docker failure. `op` names the call; `statusCode` is the engine's HTTP status when there
+ * was one. The backend handles the kinds it expects (404 on remove, 304 on stop…); one that escapes to
+ * an API caller means the backend could not do the job, so it is a ServiceError 'Unavailable' (503).
+ */
+export class DockerError extends ServiceError {
   readonly kind: DockerErrorKind;
   readonly op: string;
   readonly statusCode: number | undefined;
   /** The engine's own words (its JSON `message`), without our op prefix: fit for a user-facing message. */
   readonly detail: string;
   constructor(kind: DockerErrorKind, op: string, message: string, opts: { statusCode?: number | undefined; detail?: string; cause?: unknown } = {}) {
-    super(message, { cause: opts.cause });
+    super('Unavailable', message, { cause: opts.cause });
     this.name = 'DockerError';
     this.kind = kind;
     this.op = op;
