@@ -7,7 +7,8 @@ import type { AppContext } from '../src/context.ts';
 import type { AppEnv } from './env.ts';
 import { ServiceError } from '../src/errors.ts';
 import { identityFromCookie, identityFromToken, LOGIN_COOKIE } from '../src/auth/identity.ts';
-import { tokenFromHeader } from '../src/auth/tokens.ts';
+import { sameSecret, tokenFromHeader } from '../src/auth/tokens.ts';
+import { escapeHtml } from '../src/html.ts';
 import { noteTokenUse } from '../src/services/tokens/touch.ts';
 import { rootApi } from './api/root.ts';
 import { userApi } from './api/user.ts';
@@ -44,7 +45,7 @@ export function createApp(ctx: AppContext) {
     } else {
       const id = await identityFromCookie(ctx, getCookie(c, LOGIN_COOKIE));
       const isApi = c.req.path.startsWith(`${base}/hub/api/`);
-      if (id && isApi && !SAFE_METHODS.has(c.req.method) && c.req.header('x-xsrftoken') !== id.session!.xsrf) {
+      if (id && isApi && !SAFE_METHODS.has(c.req.method) && !sameSecret(c.req.header('x-xsrftoken') ?? '', id.session!.xsrf)) {
         c.set('identity', undefined); // a cross-site write rides no cookie
       } else {
         c.set('identity', id);
@@ -90,10 +91,6 @@ export function createApp(ctx: AppContext) {
   });
 
   return app;
-}
-
-function escapeHtml(s: string) {
-  return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
 export function errorPage(status: number, message: string) {

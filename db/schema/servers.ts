@@ -5,6 +5,8 @@ import { users } from './users.ts';
 
 export const SERVER_STATES = ['stopped', 'queued', 'spawning', 'running', 'stopping', 'failed'] as const;
 export type ServerState = (typeof SERVER_STATES)[number];
+/** JupyterHub's "active": ready or pending (the `servers` map, `state=active`, what reconcile checks). */
+export const ACTIVE_STATES = ['queued', 'spawning', 'running', 'stopping'] as const satisfies readonly ServerState[];
 
 export interface ServerFailure {
   reason: string;

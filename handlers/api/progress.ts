@@ -8,7 +8,8 @@ import type { AppContext } from '../../src/context.ts';
 import { schema } from '../../db/client.ts';
 import type { ServerEventRow, ServerRow } from '../../db/schema/index.ts';
 import { invalid, notFound } from '../../src/errors.ts';
-import { requireScope } from '../lib.ts';
+import { findUser, requireScope } from '../lib.ts';
+import { escapeHtml } from '../../src/html.ts';
 import { serverPrefix } from '../../src/names.ts';
 import { findServerRow, PENDING_SPAWN, serverLabel } from '../../src/services/servers/transition.ts';
 import { queuePosition } from '../../src/services/servers/queue-position.ts';
@@ -17,7 +18,6 @@ export const progressApi = new Hono<AppEnv>();
 
 /** Keep-alive period (8 s, as JupyterHub) and the database poll; mutable for tests only. */
 export const progressTiming = { keepaliveMs: 8000, pollMs: 500 };
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 function readyEvent(url: string) {
   return { progress: 100, ready: true, message: `Server ready at ${url}`, html_message: `Server ready at <a href="${escapeHtml(url)}">${escapeHtml(url)}</a>`, url };
@@ -48,8 +48,7 @@ async function progress(c: Context<AppEnv>) {
   const serverName = c.req.param('server') ?? '';
   requireScope(c, 'read:servers', { server: `${name}/${serverName}` });
   const ctx = c.get('ctx');
-  const user = await ctx.db.query.users.findFirst({ where: eq(schema.users.name, name) });
-  if (!user) throw notFound(`No such user: ${name}`);
+  const user = await findUser(c, name);
   const row = await ctx.db.query.servers.findFirst({ where: and(eq(schema.servers.userId, user.id), eq(schema.servers.name, serverName)) });
   if (!row) throw notFound(`${serverLabel(name, serverName)} has no such server`);
   const url = serverPrefix(ctx.config.hub.base_url, user.name, serverName);

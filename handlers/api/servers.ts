@@ -2,12 +2,10 @@
 // start answers 201 when ready within hub.slow_spawn_timeout, else 202; stop 204 when done within
 // hub.slow_stop_timeout, else 202. Bodies are empty text/plain, errors {"status","message"}.
 import { Hono, type Context } from 'hono';
-import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppEnv } from '../env.ts';
-import { schema } from '../../db/client.ts';
-import { ServiceError, notFound } from '../../src/errors.ts';
-import { jsonBody, requireScope } from '../lib.ts';
+import { ServiceError } from '../../src/errors.ts';
+import { findUser, jsonBody, requireScope } from '../lib.ts';
 import { requestSpawn } from '../../src/services/servers/request-spawn.ts';
 import { requestStop } from '../../src/services/servers/request-stop.ts';
 import { waitForServer } from '../../src/services/servers/wait.ts';
@@ -24,10 +22,7 @@ async function target(c: C, scope: string) {
   const name = c.req.param('name')!;
   const serverName = c.req.param('server_name') ?? '';
   requireScope(c, scope, { server: `${name}/${serverName}` });
-  const ctx = c.get('ctx');
-  const user = await ctx.db.query.users.findFirst({ where: eq(schema.users.name, name) });
-  if (!user) throw notFound(`No such user: ${name}`);
-  return { ctx, user, serverName };
+  return { ctx: c.get('ctx'), user: await findUser(c, name), serverName };
 }
 
 async function start(c: C) {

@@ -1,6 +1,6 @@
 // Browser-session helpers shared by the hub pages and the OAuth authorize endpoint: the cookies of
 // spec B.4, XSRF checks for forms, "login required" redirects, and safe `next=` targets.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { AppEnv } from '../env.ts';
@@ -8,6 +8,7 @@ import type { Identity } from '../../src/auth/identity.ts';
 import { LOGIN_COOKIE, SESSION_COOKIE } from '../../src/auth/identity.ts';
 import type { SessionRow } from '../../db/schema/index.ts';
 import { ServiceError } from '../../src/errors.ts';
+import { sameSecret } from '../../src/auth/tokens.ts';
 import { hubPrefix } from '../../src/names.ts';
 
 type C = Context<AppEnv>;
@@ -85,13 +86,10 @@ export function preLoginXsrf(c: C): string {
   return token;
 }
 
-const digest = (v: string) => createHash('sha256').update(v, 'utf8').digest();
-const same = (a: string, b: string) => timingSafeEqual(digest(a), digest(b));
-
 /** The `_xsrf` form field (or X-XSRFToken header) must equal `expected`; otherwise 403. */
 export function checkXsrf(c: C, form: Record<string, unknown>, expected: string | undefined) {
   const sent = typeof form._xsrf === 'string' ? form._xsrf : c.req.header('x-xsrftoken');
-  if (!sent || !expected || !same(sent, expected)) throw new ServiceError('Forbidden', "'_xsrf' argument missing from POST");
+  if (!sent || !expected || !sameSecret(sent, expected)) throw new ServiceError('Forbidden', "'_xsrf' argument missing from POST");
 }
 
 /** Form fields as strings (files are ignored). */

@@ -1,22 +1,16 @@
 // The shared-password login provider (JupyterHub's SharedPasswordAuthenticator), and the admin
 // password generated once at first start when the config sets none.
-import { createHash, randomBytes, randomInt, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomInt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppContext } from '../context.ts';
+import { sameSecret } from './tokens.ts';
 import { validUserName } from '../names.ts';
 
 /** Where the generated admin password's salted hash lives. */
 export const adminPasswordFile = (ctx: AppContext) => join(ctx.config.hub.data_dir, 'admin-password');
 
 const SCRYPT_N = 16384;
-
-/** Equal-time comparison of two secrets of any length (hashing first hides the length). */
-function sameSecret(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a, 'utf8').digest();
-  const hb = createHash('sha256').update(b, 'utf8').digest();
-  return timingSafeEqual(ha, hb);
-}
 
 function hashPassword(password: string): string {
   const salt = randomBytes(16).toString('hex');

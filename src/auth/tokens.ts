@@ -49,5 +49,10 @@ export function tokenFromHeader(header: string | undefined | null): string | und
   return m?.[1];
 }
 
+/** Equal-time comparison of two secrets of any length (hashing first hides the length). */
+export function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(createHash('sha256').update(a, 'utf8').digest(), createHash('sha256').update(b, 'utf8').digest());
+}
+
 /** Non-secret lookups (session cookies, OAuth codes): a plain SHA-256 is enough for random 128-bit values. */
 export const sha256 = (v: string) => createHash('sha256').update(v).digest('hex');

@@ -1,6 +1,7 @@
 // JupyterHub's server model (spec E.5) built from a servers row: maps Berth's state machine onto
 // `pending`/`ready`/`stopped`, and shows the backend state only to holders of admin:server_state.
 import type { ServerRow } from '../../db/schema/index.ts';
+import { ACTIVE_STATES } from '../../db/schema/servers.ts';
 import { grants, type ScopeSet } from '../auth/scopes.ts';
 import { isoZ } from '../clock.ts';
 import { progressUrl, serverPrefix } from '../names.ts';
@@ -30,8 +31,7 @@ export function pendingOf(state: ServerRow['state']): Pending {
   return null;
 }
 
-/** JupyterHub's "active": ready or pending (what the `servers` map and `state=active` use). */
-export const ACTIVE_STATES = ['queued', 'spawning', 'running', 'stopping'] as const satisfies readonly ServerRow['state'][];
+export { ACTIVE_STATES };
 export const isActive = (state: ServerRow['state']) => (ACTIVE_STATES as readonly string[]).includes(state);
 export const isReady = (state: ServerRow['state']) => state === 'running';
 

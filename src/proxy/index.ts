@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AppContext } from '../context.ts';
 import { serverPrefix } from '../names.ts';
+import { escapeHtml } from '../html.ts';
 import { ActivityRecorder } from './activity.ts';
 import { Forwarder } from './forward.ts';
 import { RouteTable, type Route } from './routes.ts';
@@ -136,6 +137,5 @@ export function createProxy(ctx: AppContext, opts: ProxyOptions = {}): Proxy {
 }
 
 function unavailablePage(message: string, home: string): string {
-  const esc = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-  return `<!doctype html><html><head><meta charset="utf-8"><title>503 — Berth</title></head><body><h1>503: Service Unavailable</h1><p>${esc(message)}</p><p><a href="${esc(home)}">Home</a></p></body></html>`;
+  return `<!doctype html><html><head><meta charset="utf-8"><title>503 — Berth</title></head><body><h1>503: Service Unavailable</h1><p>${escapeHtml(message)}</p><p><a href="${escapeHtml(home)}">Home</a></p></body></html>`;
 }

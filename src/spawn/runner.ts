@@ -60,8 +60,9 @@ export class SpawnRunner {
   }
 
   /**
-   * Stops taking work. In-flight spawns are abandoned, not stopped: a Berth shutdown never stops a
-   * user's server; reconcile adopts or fails them at the next start.
+   * Stops taking work. In-flight spawns are aborted and left for reconcile at the next start (which
+   * fails them as interrupted); a backend may remove a container it created but had not started yet.
+   * A server that is already running is never stopped by a Berth shutdown.
    */
   async close(): Promise<void> {
     this.closed = true;

@@ -1,7 +1,6 @@
 // Builds the ServerSpec a backend starts: image, command, limits, labels, the full environment and a
 // hash of everything that shapes the container (so a stale container can be told from a current one).
 import { createHash } from 'node:crypto';
-import type { Config } from '../config/schema.ts';
 import type { ServerSpec } from '../backends/types.ts';
 import { serverEnv, type EnvInput } from './env.ts';
 

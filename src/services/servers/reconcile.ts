@@ -3,6 +3,7 @@
 // stopped, spawns interrupted before start() returned failed, half-finished stops finished, and
 // containers no active row owns stopped (their volumes stay). Called before the runner starts.
 import { and, eq, inArray, max } from 'drizzle-orm';
+import { ACTIVE_STATES } from '../../../db/schema/servers.ts';
 import type { AppContext } from '../../context.ts';
 import { schema } from '../../../db/client.ts';
 import type { ServerRow } from '../../../db/schema/index.ts';
@@ -74,7 +75,7 @@ async function stopOrphans(ctx: AppContext): Promise<number> {
   const s = schema.servers;
   const active = await ctx.db.select({ user: schema.users.name, server: s.name }).from(s)
     .innerJoin(schema.users, eq(schema.users.id, s.userId))
-    .where(inArray(s.state, ['queued', 'spawning', 'running', 'stopping']));
+    .where(inArray(s.state, [...ACTIVE_STATES]));
   const owned = new Set(active.map((r) => `${r.user}\0${r.server}`));
   let stopped = 0;
   for (const listed of await ctx.backend.list()) {
