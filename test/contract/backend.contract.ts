@@ -4,6 +4,7 @@
 // Skipped cases, per backend, with the reason (a skipped case is not registered at all):
 //   (none so far — fake and docker pass every case)
 import { after, before, describe, test } from 'node:test';
+import { probeStatus } from '../helpers/http-probe.ts';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { SpawnError } from '../../src/errors.ts';
@@ -149,7 +150,7 @@ export function backendContract(name: string, make: () => Promise<ContractSetup>
       const s = spec('hang', u);
       const { ref, url } = await start(s);
       assert.deepEqual(await setup.backend.poll(ref), { status: 'running' });
-      const status = await fetchStatus(url + s.env.JUPYTERHUB_SERVICE_PREFIX!);
+      const status = await probeStatus(url + s.env.JUPYTERHUB_SERVICE_PREFIX!);
       assert.ok(status === undefined || status >= 500, `expected no answer, got ${status}`);
     });
 
@@ -193,19 +194,9 @@ export function backendContract(name: string, make: () => Promise<ContractSetup>
 /** GETs until the answer is below 500 (spec A.5: redirects not followed); returns its status. */
 async function waitHttp(url: string): Promise<number> {
   return until(async () => {
-    const s = await fetchStatus(url);
+    const s = await probeStatus(url);
     return s !== undefined && s < 500 ? s : undefined;
   });
-}
-
-async function fetchStatus(url: string): Promise<number | undefined> {
-  try {
-    const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(2000) });
-    await res.arrayBuffer();
-    return res.status;
-  } catch {
-    return undefined; // refused, reset, or no answer: "not up yet"
-  }
 }
 
 /** Retries `fn` until it returns a value; fails the test at the deadline. */

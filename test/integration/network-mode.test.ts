@@ -9,6 +9,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { demuxLogs } from '../../src/backends/docker/port.ts';
+import { probeStatus } from '../helpers/http-probe.ts';
 
 const docker = new Docker();
 const tag = `berthtestnet${randomBytes(3).toString('hex')}`;
@@ -64,8 +65,7 @@ describe('Berth in a container on a Docker network', { timeout: 180_000 }, () =>
     origin = `http://127.0.0.1:${info.NetworkSettings.Ports['8000/tcp']![0]!.HostPort}`;
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const ok = await fetch(`${origin}/hub/api`).then((r) => r.ok, () => false);
-      if (ok) break;
+      if ((await probeStatus(`${origin}/hub/api`)) === 200) break;
       if (Date.now() > deadline) throw new Error(`berth did not answer in its container:\n${(await hub.logs({ stdout: true, stderr: true, tail: 40 })).toString()}`);
       await new Promise((r) => setTimeout(r, 300));
     }
