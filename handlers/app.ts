@@ -3,6 +3,7 @@
 import { Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
+import { bodyLimit } from 'hono/body-limit';
 import type { AppContext } from '../src/context.ts';
 import type { AppEnv } from './env.ts';
 import { ServiceError } from '../src/errors.ts';
@@ -21,6 +22,7 @@ import { oauthApi } from './api/oauth.ts';
 import { pages } from './pages/index.tsx';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const MAX_BODY = 1024 * 1024;
 
 export function createApp(ctx: AppContext) {
   const base = ctx.config.hub.base_url.replace(/\/$/, '');
@@ -33,6 +35,12 @@ export function createApp(ctx: AppContext) {
     await next();
     c.header('X-JupyterHub-Version', ctx.config.hub.api_version);
   });
+
+  // The hub's own requests are small JSON and forms; uploads go through the proxy to the user's server.
+  hub.use('/hub/*', bodyLimit({
+    maxSize: MAX_BODY,
+    onError: () => { throw new ServiceError('Invalid', `Request body too large (the limit is ${MAX_BODY / 1024} KiB)`, { status: 413 }); },
+  }));
 
   // Identity: the Authorization header first (token or bearer), then the hub login cookie.
   // Cookie-authenticated API writes must carry the session's XSRF token (JupyterHub 4.1+).
