@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { e2eConfig, freePort, removeE2eObjects, startBerth, type BerthProcess } from '../helpers/berth-process.ts';
+import { e2eConfig, freePort, removeTestObjects, startBerth, type BerthProcess } from '../helpers/berth-process.ts';
 
 const CHROMIUM = process.env.BERTH_CHROMIUM ?? '/usr/bin/chromium';
 // No network here but loopback: keep Chromium from reaching for Google's services.
@@ -27,7 +27,7 @@ describe('a person in a real browser', { timeout: 5 * 60_000 }, () => {
   const shot = (name: string) => page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
 
   before(async () => {
-    await removeE2eObjects(tag);
+    await removeTestObjects('berthbrowser'); // what a killed earlier run left
     const port = await freePort();
     const configFile = join(dir, 'berth.yaml');
     const adminToken = randomBytes(16).toString('hex');
@@ -42,7 +42,7 @@ describe('a person in a real browser', { timeout: 5 * 60_000 }, () => {
   after(async () => {
     await browser?.close();
     await berth?.kill('SIGTERM');
-    await removeE2eObjects(tag);
+    await removeTestObjects(tag);
     if (process.env.BERTH_E2E_KEEP) console.log(`browser e2e files kept in ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   });

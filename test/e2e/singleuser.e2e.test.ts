@@ -11,7 +11,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import Docker from 'dockerode';
 import WebSocket from 'ws';
 import { Browser } from '../helpers/browser.ts';
-import { e2eConfig, freePort, removeE2eObjects, startBerth, type BerthProcess } from '../helpers/berth-process.ts';
+import { e2eConfig, freePort, removeTestObjects, startBerth, type BerthProcess } from '../helpers/berth-process.ts';
 
 const IMAGE = process.env.BERTH_E2E_IMAGE ?? 'berth-test/singleuser:3.0.0';
 const tag = `berthe2e${randomBytes(3).toString('hex')}`;
@@ -101,7 +101,7 @@ describe('one user, one real Jupyter server, end to end', { timeout: 15 * 60_000
   let readyActivity: { user: number; server: number };
 
   before(async () => {
-    await removeE2eObjects(tag);
+    await removeTestObjects('berthe2e'); // what a killed earlier run left
     port = await freePort();
     configFile = join(dir, 'berth.yaml');
     writeFileSync(configFile, e2eConfig({ dir, tag, port, image: IMAGE, adminToken, password }));
@@ -110,7 +110,7 @@ describe('one user, one real Jupyter server, end to end', { timeout: 15 * 60_000
 
   after(async () => {
     await berth?.kill('SIGTERM');
-    await removeE2eObjects(tag);
+    await removeTestObjects(tag);
     if (process.env.BERTH_E2E_KEEP) console.log(`e2e files kept in ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   });

@@ -76,12 +76,18 @@ export function e2eConfig(s: E2eSetup): string {
   ].join('\n');
 }
 
-/** Removes the containers and volumes an end-to-end run created (found by its unique tag and label). */
-export async function removeE2eObjects(tag: string): Promise<void> {
+/**
+ * Removes what Docker-using tests created: containers labelled berth.test=1, and volumes and networks,
+ * whose names contain `namePart`. Suites call it with their run's unique tag when they end, and with
+ * their family prefix (e.g. "berthe2e") when they begin, sweeping what a killed earlier run left.
+ * Suites run one at a time, so a sweep never touches a live run.
+ */
+export async function removeTestObjects(namePart: string): Promise<void> {
   const { default: Docker } = await import('dockerode');
   const docker = new Docker();
-  for (const c of await docker.listContainers({ all: true, filters: { label: ['berth.test=1'], name: [tag] } })) {
+  for (const c of await docker.listContainers({ all: true, filters: { label: ['berth.test=1'], name: [namePart] } })) {
     await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
   }
-  for (const v of (await docker.listVolumes({ filters: { name: [tag] } })).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
+  for (const v of (await docker.listVolumes({ filters: { name: [namePart] } })).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
+  for (const n of await docker.listNetworks({ filters: { name: [namePart] } })) await docker.getNetwork(n.Id).remove().catch(() => {});
 }

@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import Docker from 'dockerode';
 import { backendContract } from '../contract/backend.contract.ts';
 import { closedPort } from '../../src/backends/fake/index.ts';
+import { removeTestObjects } from '../helpers/berth-process.ts';
 import { DockerBackend } from '../../src/backends/docker/index.ts';
 import { containerName, homeVolumeName } from '../../src/backends/docker/names.ts';
 import { demuxLogs } from '../../src/backends/docker/port.ts';
@@ -40,7 +41,7 @@ function tinySpec(user: string, opts: Partial<ServerSpec> = {}): ServerSpec {
 }
 
 /** Removes every container and volume this run created (tests may delete their own volumes; Berth never does). */
-async function removeTestObjects() {
+async function removeRunObjects() {
   const filters = { label: ['berth.test=1', `berth.instance=${PREFIX}`] };
   for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
   for (const c of await docker.listContainers({ all: true, filters: { name: [PREFIX] } })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
@@ -70,7 +71,7 @@ backendContract('docker', async () => {
     backend,
     images: { ok: TINY, fail: TINY, hang: TINY },
     env: { fail: { TINY_FAIL: '1' }, hang: { TINY_HANG: '1' } },
-    cleanup: removeTestObjects,
+    cleanup: removeRunObjects,
   };
 });
 
@@ -85,9 +86,12 @@ describe('docker backend: docker-specific', () => {
     return r;
   };
 
-  before(async () => { await backend.init({ port: 8000 }); });
+  before(async () => {
+    await removeTestObjects('berthtest-'); // what a killed earlier run left
+    await backend.init({ port: 8000 });
+  });
   after(async () => {
-    await removeTestObjects();
+    await removeRunObjects();
     const sorted = [...latencies].sort((a, b) => a - b);
     if (sorted.length) console.log(`docker start() latency over ${sorted.length} starts: median ${sorted[sorted.length >> 1]!.toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms`);
   });

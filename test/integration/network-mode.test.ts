@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { demuxLogs } from '../../src/backends/docker/port.ts';
 import { probeStatus } from '../helpers/http-probe.ts';
+import { removeTestObjects } from '../helpers/berth-process.ts';
 
 const docker = new Docker();
 const tag = `berthtestnet${randomBytes(3).toString('hex')}`;
@@ -30,15 +31,10 @@ async function execIn(id: string, cmd: string[]): Promise<string> {
   return demuxLogs(Buffer.concat(chunks));
 }
 
-async function cleanup() {
-  for (const c of await docker.listContainers({ all: true, filters: { name: [tag] } })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
-  for (const v of (await docker.listVolumes({ filters: { name: [tag] } })).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
-  for (const n of await docker.listNetworks({ filters: { name: [tag] } })) await docker.getNetwork(n.Id).remove().catch(() => {});
-}
 
 describe('Berth in a container on a Docker network', { timeout: 180_000 }, () => {
   before(async () => {
-    await cleanup();
+    await removeTestObjects('berthtestnet'); // what a killed earlier run left
     await docker.createNetwork({ Name: `${tag}-net`, Labels: { 'berth.test': '1' } });
     const hub = await docker.createContainer({
       name: `${tag}-hub`,
@@ -70,7 +66,7 @@ describe('Berth in a container on a Docker network', { timeout: 180_000 }, () =>
       await new Promise((r) => setTimeout(r, 300));
     }
   });
-  after(cleanup);
+  after(() => removeTestObjects(tag));
 
   test('a spawned server joins the network, publishes nothing, and is proxied by container name', async () => {
     assert.equal((await api('/users/netuser', { method: 'POST', body: '{}' })).status, 201);
