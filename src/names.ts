@@ -25,6 +25,12 @@ export const progressUrl = (baseUrl: string, user: string, server: string) =>
   `${hubPrefix(baseUrl)}api/users/${escapePath(user)}/${server ? `servers/${escapePath(server)}/` : 'server/'}progress`;
 
 /**
+ * JupyterHub's normalize_username: names are lower-cased wherever a user is created or logs in, so
+ * "Alice" logging in and an admin creating "Alice" through the API both mean the user "alice".
+ */
+export const normalizeUserName = (name: string) => name.toLowerCase();
+
+/**
  * User names Berth accepts. JupyterHub normalises to lower case; we refuse what could break a path,
  * a header or a container name instead of silently rewriting it.
  */

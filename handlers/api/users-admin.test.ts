@@ -75,6 +75,20 @@ describe('POST /hub/api/users/:name', () => {
   });
 });
 
+describe('user names are normalised like logins (JupyterHub normalize_username)', () => {
+  test('POST creates "Alice" as "alice", the user who logs in as "Alice"; a rename is lower-cased too', async () => {
+    const { t, send } = await adminApp();
+    assert.deepEqual(names(await json(await send('POST', '/hub/api/users', { usernames: ['Alice', 'alice'] }), 201)), ['alice']);
+    assert.equal((await json(await send('POST', '/hub/api/users/Bob'), 201)).name, 'bob');
+    assert.deepEqual(await json(await send('POST', '/hub/api/users/BOB'), 409), { status: 409, message: 'User bob already exists' });
+    assert.equal((await json(await send('PATCH', '/hub/api/users/bob', { name: 'Robert' }), 200)).name, 'robert');
+    const login = await t.app.request('/hub/login', { method: 'POST', body: new URLSearchParams({ username: 'Alice', password: 'correct horse', _xsrf: 'x'.repeat(32) }), headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `_xsrf=${'x'.repeat(32)}` } });
+    assert.equal(login.status, 302, await login.text());
+    const rows = await t.db.select({ name: schema.users.name }).from(schema.users);
+    assert.equal(rows.filter((r) => r.name.toLowerCase() === 'alice').length, 1, 'logging in as "Alice" found the user the API created');
+  });
+});
+
 describe('PATCH /hub/api/users/:name', () => {
   test('renames and sets admin; 200 with the new model', async () => {
     const { t, send } = await adminApp();

@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppContext } from '../context.ts';
 import { sameSecret } from './tokens.ts';
-import { validUserName } from '../names.ts';
+import { normalizeUserName, validUserName } from '../names.ts';
 
 /** Where the generated admin password's salted hash lives. */
 export const adminPasswordFile = (ctx: AppContext) => join(ctx.config.hub.data_dir, 'admin-password');
@@ -72,7 +72,7 @@ async function adminPasswordMatches(ctx: AppContext, password: string): Promise<
  * listed in allowed_users) uses the shared password; blocked_users never log in.
  */
 export async function checkLogin(ctx: AppContext, username: string, password: string): Promise<{ name: string; admin: boolean } | null> {
-  const name = username.toLowerCase();
+  const name = normalizeUserName(username);
   if (!validUserName(name) || !password) return null;
   const auth = ctx.config.auth;
   const listed = (list: string[]) => list.some((n) => n.toLowerCase() === name);

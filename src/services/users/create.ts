@@ -5,7 +5,7 @@ import type { AppContext } from '../../context.ts';
 import { schema } from '../../../db/client.ts';
 import type { UserRow } from '../../../db/schema/index.ts';
 import { conflict, invalid } from '../../errors.ts';
-import { validUserName } from '../../names.ts';
+import { normalizeUserName, validUserName } from '../../names.ts';
 
 export interface CreateUsersInput {
   names: string[];
@@ -21,7 +21,7 @@ export async function createUsers({ ctx, input }: { ctx: AppContext; input: Crea
   const bad = input.names.filter((n) => !validUserName(n));
   if (bad.length === 1) throw invalid(`Invalid username: ${bad[0]}`);
   if (bad.length > 1) throw invalid(`Invalid usernames: ${bad.join(', ')}`);
-  const names = [...new Set(input.names)];
+  const names = [...new Set(input.names.map(normalizeUserName))];
   const now = ctx.clock.now();
   const created = await ctx.db.transaction(async (tx) => {
     const taken = new Set((await tx.select({ name: schema.users.name }).from(schema.users).where(inArray(schema.users.name, names))).map((r) => r.name));

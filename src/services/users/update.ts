@@ -6,7 +6,7 @@ import type { AppContext } from '../../context.ts';
 import { schema } from '../../../db/client.ts';
 import type { UserRow } from '../../../db/schema/index.ts';
 import { ServiceError, forbidden, invalid } from '../../errors.ts';
-import { validUserName } from '../../names.ts';
+import { normalizeUserName, validUserName } from '../../names.ts';
 import { ACTIVE_STATES } from '../../models/server.ts';
 
 export interface UpdateUserInput {
@@ -19,7 +19,8 @@ export interface UpdateUserInput {
 }
 
 export async function updateUser({ ctx, input }: { ctx: AppContext; input: UpdateUserInput }): Promise<UserRow> {
-  const { user, name, admin } = input;
+  const { user, admin } = input;
+  const name = input.name === undefined ? undefined : normalizeUserName(input.name);
   if (!input.callerAdmin) {
     if (user.admin) throw forbidden('Only admins can modify other admins');
     if (admin) throw forbidden('Only admins can grant admin permissions');
