@@ -45,3 +45,8 @@ export class SpawnError extends Error {
     this.logTail = opts.logTail;
   }
 }
+
+/** Backends call this between steps of start(): an aborted spawn stops where it is. */
+export function throwIfCancelled(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new SpawnError('cancelled', 'Spawn cancelled');
+}

@@ -27,9 +27,6 @@ export function ConsentPage(props: { hub: string; user: string; action: string; 
         </ul>
         <form method="post" action={props.action}>
           <input type="hidden" name="_xsrf" value={props.xsrf} />
-          {props.scopes.map((s) => (
-            <input type="hidden" name="scopes" value={s} />
-          ))}
           <button type="submit">Authorize</button>
         </form>
       </div>

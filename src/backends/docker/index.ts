@@ -1,7 +1,7 @@
 // The docker backend (DockerSpawner, made stateless): one container per server, found by label,
 // with a home volume that outlives every container (design §6, §9).
 import type { Config } from '../../config/schema.ts';
-import { ServiceError, SpawnError } from '../../errors.ts';
+import { ServiceError, SpawnError, throwIfCancelled } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { Backend, BackendRef, HubReach, ListedServer, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
 import { LABELS, containerCreateBody, ownLabelFilter, serverUrl, volumeLabels } from './container-spec.ts';
@@ -42,12 +42,12 @@ export class DockerBackend implements Backend {
     const volume = homeVolumeName(this.config.docker.home_volume, spec.user);
     if (!VOLUME_NAME.test(volume)) throw new SpawnError('create', `Home volume name "${volume}" is not valid for Docker: check docker.home_volume`);
     const steps = async () => {
-      checkAbort(signal);
+      throwIfCancelled(signal);
       const imageCmd = await this.ensureImage(spec.image, progress, signal);
-      checkAbort(signal);
+      throwIfCancelled(signal);
       await this.removePrevious(name, spec);
       await this.ensureVolume(volume, spec.user);
-      checkAbort(signal);
+      throwIfCancelled(signal);
       progress(70, 'Creating container');
       const body = containerCreateBody({ config: this.config, spec, name, volume, networking, imageCmd });
       return this.port.createContainer(body);
@@ -60,7 +60,7 @@ export class DockerBackend implements Backend {
     }
     // From here on a container exists: any failure removes it (the volume stays) and keeps its last words.
     try {
-      checkAbort(signal);
+      throwIfCancelled(signal);
       progress(80, 'Starting container');
       await this.port.startContainer(id);
       const info = await this.port.inspectContainer(id);
@@ -221,6 +221,3 @@ function refId(ref: BackendRef): string | undefined {
   return typeof id === 'string' && id ? id : undefined;
 }
 
-function checkAbort(signal?: AbortSignal) {
-  if (signal?.aborted) throw new SpawnError('cancelled', 'Spawn cancelled');
-}

@@ -8,7 +8,7 @@
 //   fake:exit       starts, then exits at once (poll says exited)
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SpawnError } from '../../errors.ts';
+import { SpawnError, throwIfCancelled } from '../../errors.ts';
 import type { Backend, BackendRef, HubReach, ListedServer, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
 
 interface FakeServer {
@@ -35,7 +35,7 @@ export class FakeBackend implements Backend {
   async start(spec: ServerSpec, progress: ProgressFn, signal?: AbortSignal): Promise<StartResult> {
     this.calls.push({ op: 'start', user: spec.user, serverName: spec.serverName });
     const mode = spec.image.split(':')[1] ?? '';
-    checkAbort(signal);
+    throwIfCancelled(signal);
     // Like a container of the same name, an earlier instance of this server is replaced.
     for (const s of [...this.servers.values()]) {
       if (s.spec.user !== spec.user || s.spec.serverName !== spec.serverName) continue;
@@ -43,7 +43,7 @@ export class FakeBackend implements Backend {
       await closeServer(s.http);
     }
     progress(20, `Creating server for ${spec.user}`);
-    checkAbort(signal);
+    throwIfCancelled(signal);
     if (mode === 'slow') await sleep(Number(spec.env.FAKE_SLOW_MS ?? process.env.FAKE_SLOW_MS ?? 300), signal);
     if (mode === 'fail') throw new SpawnError('exited', 'Server exited during start-up (exit code 3)', { logTail: 'fake: failing on purpose\n' });
     const id = `fake-${++this.seq}`;
@@ -123,14 +123,12 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
-function checkAbort(signal?: AbortSignal) {
-  if (signal?.aborted) throw new SpawnError('cancelled', 'Spawn cancelled');
-}
 
 function sleep(ms: number, signal?: AbortSignal) {
   return new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
+    const onAbort = () => { clearTimeout(t); reject(new SpawnError('cancelled', 'Spawn cancelled')); };
+    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
     t.unref();
-    signal?.addEventListener('abort', () => { clearTimeout(t); reject(new SpawnError('cancelled', 'Spawn cancelled')); }, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -3,7 +3,7 @@
 // the server token and OAuth client and moves the row stopping → stopped.
 import type { AppContext } from '../../context.ts';
 import type { ServerRow } from '../../../db/schema/index.ts';
-import { transition } from './transition.ts';
+import { stoppedFields, transition } from './transition.ts';
 
 /** Returns the stopped row, or undefined when the backend refused (the row stays 'stopping' for reconcile). */
 export async function finishStop(ctx: AppContext, row: ServerRow, opts: { cancelled?: boolean } = {}): Promise<ServerRow | undefined> {
@@ -21,7 +21,7 @@ export async function finishStop(ctx: AppContext, row: ServerRow, opts: { cancel
     from: ['stopping'],
     spawnSeq: row.spawnSeq,
     set: {
-      state: 'stopped', startedAt: null, stoppedAt: ctx.clock.now(), url: null, backendRef: null,
+      ...stoppedFields(ctx.clock.now()),
       failure: cancelled ? { reason: 'cancelled', message: 'Spawn cancelled' } : null,
     },
     revoke: true,

@@ -11,7 +11,7 @@ import { serverPrefix } from '../../names.ts';
 import { bumpRoutes } from '../routes/version.ts';
 import { failSpawn, settleSpawn, watchForStop } from '../../spawn/settle.ts';
 import { finishStop } from './finish-stop.ts';
-import { transition } from './transition.ts';
+import { stoppedFields, transition } from './transition.ts';
 
 export async function reconcileServers(ctx: AppContext): Promise<{ adopted: number; stopped: number; failed: number }> {
   const s = schema.servers;
@@ -26,7 +26,7 @@ export async function reconcileServers(ctx: AppContext): Promise<{ adopted: numb
       if (row.state === 'running') {
         if (status === 'running') { counts.adopted++; adoptedRunning = true; continue; }
         if (status === 'exited') await ctx.backend.stop(row.backendRef!);
-        const done = await transition(ctx, { serverId: row.id, from: ['running'], set: { state: 'stopped', startedAt: null, stoppedAt: ctx.clock.now(), url: null, backendRef: null }, revoke: true });
+        const done = await transition(ctx, { serverId: row.id, from: ['running'], set: stoppedFields(ctx.clock.now()), revoke: true });
         if (done) counts.stopped++;
         ctx.log.warn('server found not running at start-up; marked stopped', { user, server: row.name, status });
       } else if (row.state === 'spawning') {

@@ -6,7 +6,7 @@ import { schema } from '../../../db/client.ts';
 import type { ServerRow, UserRow } from '../../../db/schema/index.ts';
 import { invalid } from '../../errors.ts';
 import { checkServerName } from './named.ts';
-import { findServerRow, PENDING_SPAWN, serverLabel, transition } from './transition.ts';
+import { findServerRow, PENDING_SPAWN, serverLabel, stoppedFields, transition } from './transition.ts';
 
 export interface RequestSpawnInput {
   user: UserRow;
@@ -39,7 +39,7 @@ export async function requestSpawn({ ctx, input }: { ctx: AppContext; input: Req
       // JupyterHub polls before refusing: a server that died unnoticed is cleaned up and spawned again.
       const alive = row.backendRef ? (await ctx.backend.poll(row.backendRef)).status === 'running' : false;
       if (alive) throw invalid(`${label} is already running`);
-      await transition(ctx, { serverId: row.id, from: ['running'], set: { state: 'stopped', startedAt: null, stoppedAt: ctx.clock.now(), url: null }, revoke: true });
+      await transition(ctx, { serverId: row.id, from: ['running'], set: stoppedFields(ctx.clock.now()), revoke: true });
       ctx.log.warn('server found dead at spawn request; marked stopped', { server: label });
     }
     const queued = await enqueue(ctx, row, input.userOptions);

@@ -16,6 +16,9 @@ export const PENDING_SPAWN: ServerState[] = ['queued', 'spawning'];
 export const PENDING: ServerState[] = ['queued', 'spawning', 'stopping'];
 
 /** How JupyterHub names a server in messages: "alice", or "alice:srv1" for a named one. */
+/** What every path to 'stopped' writes: no start time, no address, no backend handle. */
+export const stoppedFields = (now: number) => ({ state: 'stopped' as const, startedAt: null, stoppedAt: now, url: null, backendRef: null });
+
 export const serverLabel = (user: string, server: string) => (server ? `${user}:${server}` : user);
 
 export interface ProgressEvent { progress: number; message: string; ready?: boolean; failed?: boolean }
