@@ -9,6 +9,7 @@ import type { UserRow } from '../db/schema/index.ts';
 import { ServiceError, notFound } from '../src/errors.ts';
 import { grants, holds, type Resource } from '../src/auth/scopes.ts';
 import type { Identity } from '../src/auth/identity.ts';
+import type { AppContext } from '../src/context.ts';
 
 type C = Context<AppEnv>;
 
@@ -22,9 +23,12 @@ export function caller(c: C): Identity {
 /** Who acts, as services name it in notes and the audit log ("user:alice", "service:culler"). */
 export const actorOf = (id: Identity) => `${id.kind}:${id.name}`;
 
+/** The user of that name, or undefined (pages answer a missing user their own way). */
+export const lookUpUser = (ctx: AppContext, name: string) => ctx.db.query.users.findFirst({ where: eq(schema.users.name, name) });
+
 /** The user named in the path, or 404 "No such user: <name>". */
 export async function findUser(c: C, name: string): Promise<UserRow> {
-  const row = await c.get('ctx').db.query.users.findFirst({ where: eq(schema.users.name, name) });
+  const row = await lookUpUser(c.get('ctx'), name);
   if (!row) throw notFound(`No such user: ${name}`);
   return row;
 }

@@ -1,4 +1,4 @@
-// Command line: `berth serve | migrate | check-config | version`. Every failure is one line saying
+// Command line: `berth serve | api | proxy | worker | migrate | check-config | version`. Every failure is one line saying
 // what is wrong and how to fix it (a config report lists each bad key, one per line).
 import { parseArgs } from 'node:util';
 import { ConfigError, dbUrl, loadConfig } from './config/load.ts';
@@ -8,6 +8,9 @@ const USAGE = `usage: berth <command> [--config FILE]
 
 commands:
   serve          run the api, the proxy and the worker in one process (the default)
+  api            run only the api (pages, REST API, OAuth) on hub.hub_ip:hub.hub_port
+  proxy          run only the proxy on hub.ip:hub.port, forwarding the hub's requests to hub.api_url
+  worker         run only the worker (spawns, reconcile, jobs; one acts at a time, by lease)
   migrate        apply database migrations and exit
   check-config   validate the configuration and exit
   version        print the version
@@ -29,9 +32,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const file = parsed.values.config;
   switch (command) {
-    case 'serve': {
-      const { serve } = await import('./serve.ts');
-      await serve({ configFile: file });
+    case 'serve':
+    case 'api':
+    case 'proxy':
+    case 'worker': {
+      const { serveUntilSignalled, ALL_ROLES } = await import('./serve.ts');
+      await serveUntilSignalled(command === 'serve' ? ALL_ROLES : [command], { configFile: file });
       return -1; // keeps running
     }
     case 'migrate': {
@@ -54,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     default:
-      console.error(`berth: unknown command "${command}" (commands: serve, migrate, check-config, version)`);
+      console.error(`berth: unknown command "${command}" (commands: serve, api, proxy, worker, migrate, check-config, version)`);
       return 2;
   }
 }

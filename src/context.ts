@@ -20,8 +20,11 @@ export interface AppContext {
    *   'server-changed' (serverId: number) — state or progress of a server changed
    *   'routes-changed' () — the route table version moved
    *   'spawn-requested' () — a queued spawn is waiting for the runner
+   * Across processes the api wakes the worker through its wake URL (src/services/worker/wake.ts).
    */
   events: EventEmitter;
   /** Where containers reach the hub (from backend.init). */
   hubUrl: string;
+  /** This process, as the worker lease and spawn ownership name it (src/instance.ts). */
+  instanceId: string;
 }

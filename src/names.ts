@@ -19,6 +19,9 @@ export const userPrefix = (baseUrl: string, user: string) => `${baseUrl}user/${e
 export const serverPrefix = (baseUrl: string, user: string, server: string) =>
   userPrefix(baseUrl, user) + (server ? `${escapePath(server)}/` : '');
 
+/** How JupyterHub names a server in messages: "alice", or "alice:srv1" for a named one. */
+export const serverLabel = (user: string, server: string) => (server ? `${user}:${server}` : user);
+
 export const hubPrefix = (baseUrl: string) => `${baseUrl}hub/`;
 
 export const progressUrl = (baseUrl: string, user: string, server: string) =>

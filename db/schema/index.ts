@@ -9,3 +9,4 @@ export * from './sessions.ts';
 export * from './services.ts';
 export * from './leases.ts';
 export * from './audit.ts';
+export * from './health_checks.ts';

@@ -1,12 +1,11 @@
 // One row per (user, server name); '' is the default server. `state` follows the machine in design §5
-// and is only ever changed by compare-and-set (see src/services/servers/transition.ts).
+// and is only ever changed by compare-and-set (see src/state/server.ts).
 import { sqliteTable, integer, text, uniqueIndex, index } from 'drizzle-orm/sqlite-core';
 import { users } from './users.ts';
+// Type only: the states and their subsets live in src/state/server.ts (no runtime import cycle).
+import type { ServerState } from '../../src/state/server.ts';
 
-export const SERVER_STATES = ['stopped', 'queued', 'spawning', 'running', 'stopping', 'failed'] as const;
-export type ServerState = (typeof SERVER_STATES)[number];
-/** JupyterHub's "active": ready or pending (the `servers` map, `state=active`, what reconcile checks). */
-export const ACTIVE_STATES = ['queued', 'spawning', 'running', 'stopping'] as const satisfies readonly ServerState[];
+export type { ServerState };
 
 export interface ServerFailure {
   reason: string;
@@ -38,6 +37,8 @@ export const servers = sqliteTable(
     stoppedAt: integer('stopped_at'),
     lastActivity: integer('last_activity'),
     failure: text('failure', { mode: 'json' }).$type<ServerFailure>(),
+    /** The worker process (its lease holder id) running the spawn in flight; null when none does. */
+    owner: text('owner'),
   },
   (t) => [uniqueIndex('servers_user_name').on(t.userId, t.name), index('servers_state').on(t.state)],
 );

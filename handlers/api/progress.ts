@@ -10,8 +10,8 @@ import type { ServerEventRow, ServerRow } from '../../db/schema/index.ts';
 import { invalid, notFound } from '../../src/errors.ts';
 import { findUser, requireScope } from '../lib.ts';
 import { escapeHtml } from '../../src/html.ts';
-import { serverPrefix } from '../../src/names.ts';
-import { findServerRow, PENDING_SPAWN, serverLabel } from '../../src/services/servers/transition.ts';
+import { serverLabel, serverPrefix } from '../../src/names.ts';
+import { findServerRow, findUserServer, isPending, isPendingSpawn, isReady } from '../../src/state/server.ts';
 import { queuePosition } from '../../src/services/servers/queue-position.ts';
 
 export const progressApi = new Hono<AppEnv>();
@@ -38,7 +38,7 @@ const eventsAfter = (ctx: AppContext, row: ServerRow, afterId: number) =>
 
 /** The final event of a spawn that is over, from the row when no event says it (e.g. written by an older Berth). */
 function finalFromRow(row: ServerRow, url: string) {
-  if (row.state === 'running') return readyEvent(url);
+  if (isReady(row.state)) return readyEvent(url);
   if (row.failure) return failedEvent(row.failure.reason === 'cancelled' ? 'Spawn cancelled' : `Spawn failed: ${row.failure.message}`);
   return failedEvent('Spawn failed');
 }
@@ -49,12 +49,12 @@ async function progress(c: Context<AppEnv>) {
   requireScope(c, 'read:servers', { server: `${name}/${serverName}` });
   const ctx = c.get('ctx');
   const user = await findUser(c, name);
-  const row = await ctx.db.query.servers.findFirst({ where: and(eq(schema.servers.userId, user.id), eq(schema.servers.name, serverName)) });
+  const row = await findUserServer(ctx.db, user.id, serverName);
   if (!row) throw notFound(`${serverLabel(name, serverName)} has no such server`);
   const url = serverPrefix(ctx.config.hub.base_url, user.name, serverName);
-  const pending = PENDING_SPAWN.includes(row.state);
+  const pending = isPendingSpawn(row.state);
   // Not starting: a ready server gets only its final event, a failed or cancelled spawn its failure.
-  if (!pending && row.state !== 'running' && !row.failure) throw invalid(`${serverLabel(name, serverName)} is not starting...`);
+  if (!pending && !isReady(row.state) && !row.failure) throw invalid(`${serverLabel(name, serverName)} is not starting...`);
 
   const enc = new TextEncoder();
   let closed = false;
@@ -73,7 +73,7 @@ async function progress(c: Context<AppEnv>) {
       keepalive = setInterval(() => { if (!closed) controller.enqueue(enc.encode('\n\n')); }, progressTiming.keepaliveMs);
       ctx.events.on('server-changed', onChange);
       try {
-        if (!pending) send(row.state === 'running' ? readyEvent(url) : finalFromRow(row, url));
+        if (!pending) send(finalFromRow(row, url));
         else await follow(ctx, row, url, send, () => closed, (f) => { wake = f; });
       } catch (err) {
         ctx.log.warn('progress stream error', { serverId: row.id, error: String(err) });
@@ -101,7 +101,7 @@ async function follow(ctx: AppContext, row: ServerRow, url: string, send: (d: un
     if (await drain()) return;
     const now = await findServerRow(ctx.db, row.id);
     if (!now || now.spawnSeq !== row.spawnSeq) return;
-    if (!PENDING_SPAWN.includes(now.state) && now.state !== 'stopping') {
+    if (!isPending(now.state)) {
       // over: the final event was committed with the state change, so one more read finds it
       if (!(await drain())) send(finalFromRow(now, url));
       return;

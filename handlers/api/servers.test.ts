@@ -201,7 +201,7 @@ describe('DELETE /users/:name/server', () => {
   test('204 when stopped in time: row stopped, started cleared, route version bumped, backend stopped', async () => {
     const { t, alice, token } = await setup();
     assert.equal((await t.request('/hub/api/users/alice/server', { method: 'POST', token })).status, 201);
-    const { routesVersion } = await import('../../src/services/routes/version.ts');
+    const { routesVersion } = await import('../../src/state/routes.ts');
     const v = await routesVersion(t.db);
     await expectEmpty(await t.request('/hub/api/users/alice/server', { method: 'DELETE', token }), 204);
     const row = (await serverRow(t, alice.id))!;

@@ -5,7 +5,7 @@ import { html } from 'hono/html';
 import type { AppEnv } from '../env.ts';
 import { Layout, scriptJson } from './layout.tsx';
 import { browserUser, hub, loginRedirect } from './session.ts';
-import { findServer, pageState } from './server-state.ts';
+import { findUserServer, pageState } from '../../src/state/server.ts';
 import { escapePath, serverPrefix } from '../../src/names.ts';
 
 export const homePages = new Hono<AppEnv>();
@@ -29,7 +29,7 @@ homePages.get('/hub/home', async (c) => {
   if (!me) return loginRedirect(c);
   const ctx = c.get('ctx');
   const h = hub(c);
-  const server = await findServer(ctx, me.user!.id, '');
+  const server = await findUserServer(ctx.db, me.user!.id, '');
   const state = pageState(server);
   const name = escapePath(me.name);
   const url = serverPrefix(ctx.config.hub.base_url, me.name, '');

@@ -5,6 +5,7 @@ import { Hono, type Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { html } from 'hono/html';
 import { eq, inArray, and } from 'drizzle-orm';
+import { STOPPABLE } from '../../src/state/server.ts';
 import type { AppEnv } from '../env.ts';
 import { Layout } from './layout.tsx';
 import {
@@ -74,7 +75,7 @@ async function logout(c: Context<AppEnv>) {
       const active = await ctx.db
         .select({ name: schema.servers.name })
         .from(schema.servers)
-        .where(and(eq(schema.servers.userId, me.user!.id), inArray(schema.servers.state, ['queued', 'spawning', 'running'])));
+        .where(and(eq(schema.servers.userId, me.user!.id), inArray(schema.servers.state, [...STOPPABLE])));
       for (const s of active) {
         await requestStop({ ctx, input: { user: me.user!, serverName: s.name } }).catch((err: unknown) =>
           ctx.log.warn('stop at logout failed', { user: me.name, server: s.name, error: String(err) }),

@@ -6,9 +6,9 @@ import { html } from 'hono/html';
 import type { AppEnv } from '../env.ts';
 import { Layout, scriptJson } from './layout.tsx';
 import { browserUser, hub, loginRedirect, safeNext } from './session.ts';
-import { findServer, findUser, pageState } from './server-state.ts';
+import { findUserServer, pageState } from '../../src/state/server.ts';
 import { spawnUrl } from './spawn.tsx';
-import { requireScope } from '../lib.ts';
+import { lookUpUser, requireScope } from '../lib.ts';
 import { notFound } from '../../src/errors.ts';
 import { progressUrl, serverPrefix } from '../../src/names.ts';
 
@@ -36,9 +36,9 @@ spawnPendingPages.get('/hub/spawn-pending/:user/:server?', async (c) => {
   const userName = c.req.param('user');
   const serverName = c.req.param('server') ?? '';
   requireScope(c, 'read:servers', { server: `${userName}/${serverName}` });
-  const user = userName === me.name ? me.user! : await findUser(ctx, userName);
+  const user = userName === me.name ? me.user! : await lookUpUser(ctx, userName);
   if (!user) throw notFound(`No such user ${userName}`);
-  const server = await findServer(ctx, user.id, serverName);
+  const server = await findUserServer(ctx.db, user.id, serverName);
   const state = pageState(server);
   const next = safeNext(c.req.query('next'));
   const url = serverPrefix(ctx.config.hub.base_url, user.name, serverName);

@@ -4,8 +4,8 @@
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { browserUser, checkXsrf, formFields, hub, loginRedirect, safeNext } from './session.ts';
-import { findServer, findUser, pageState } from './server-state.ts';
-import { requireScope } from '../lib.ts';
+import { findUserServer, pageState } from '../../src/state/server.ts';
+import { lookUpUser, requireScope } from '../lib.ts';
 import { requestSpawn } from '../../src/services/servers/request-spawn.ts';
 import { ServiceError, invalid, notFound } from '../../src/errors.ts';
 import { escapePath, serverPrefix, validServerName } from '../../src/names.ts';
@@ -35,19 +35,19 @@ async function spawn(c: Context<AppEnv>) {
   const serverName = c.req.param('server') ?? '';
   if (!validServerName(serverName)) throw invalid(`Invalid server name: ${serverName}`);
   requireScope(c, 'servers', { server: `${userName}/${serverName}` });
-  const user = userName === me.name ? me.user! : await findUser(ctx, userName);
+  const user = userName === me.name ? me.user! : await lookUpUser(ctx, userName);
   if (!user) throw notFound(`No such user ${userName}`);
   const next = safeNext(c.req.query('next') ?? form.next);
   const serverUrl = serverPrefix(ctx.config.hub.base_url, user.name, serverName);
   const pending = pendingUrl(hub(c), user.name, serverName, next);
-  const before = pageState(await findServer(ctx, user.id, serverName));
+  const before = pageState(await findUserServer(ctx.db, user.id, serverName));
   if (before === 'ready') return c.redirect(next ?? serverUrl, 302);
   if (before === 'spawn' || before === 'stop') return c.redirect(pending, 302);
   try {
     await requestSpawn({ ctx, input: { user, serverName } });
   } catch (err) {
     // lost a race with another spawn: where it stands now decides where the browser goes
-    const now = pageState(await findServer(ctx, user.id, serverName));
+    const now = pageState(await findUserServer(ctx.db, user.id, serverName));
     if (!(err instanceof ServiceError) || now === 'stopped' || now === 'failed') throw err;
     return c.redirect(now === 'ready' ? next ?? serverUrl : pending, 302);
   }

@@ -6,9 +6,9 @@ import { html } from 'hono/html';
 import type { AppEnv } from '../env.ts';
 import { Layout } from './layout.tsx';
 import { browserUser, hub, loginRedirect } from './session.ts';
-import { findServer, findUser, pageState } from './server-state.ts';
+import { findUserServer, pageState } from '../../src/state/server.ts';
 import { pendingUrl, spawnUrl } from './spawn.tsx';
-import { requestOrigin } from '../lib.ts';
+import { lookUpUser, requestOrigin } from '../lib.ts';
 import { grants } from '../../src/auth/scopes.ts';
 import { ServiceError, notFound } from '../../src/errors.ts';
 import { escapePath } from '../../src/names.ts';
@@ -50,7 +50,7 @@ function notRunningJson(c: C, pathname: string, user: string, server: string) {
 async function serverNameIn(c: C, userId: number, segments: string[]) {
   const candidate = segments.length >= 3 ? segments[1]! : '';
   if (!candidate || !c.get('ctx').config.hub.allow_named_servers) return '';
-  return (await findServer(c.get('ctx'), userId, candidate)) ? candidate : '';
+  return (await findUserServer(c.get('ctx').db, userId, candidate)) ? candidate : '';
 }
 
 const decode = (s: string) => { try { return decodeURIComponent(s); } catch { return undefined; } };
@@ -77,10 +77,10 @@ userUrlPages.all('/hub/user/*', async (c) => {
   if (!candidates.some((s) => grants(me.scopes, 'access:servers', { server: `${userName}/${s}` }))) {
     throw notFound('No access to resources or resources not found');
   }
-  const user = me.user && me.name === userName ? me.user : await findUser(ctx, userName);
+  const user = me.user && me.name === userName ? me.user : await lookUpUser(ctx, userName);
   if (!user) throw notFound(`No such user ${userName}`);
   const serverName = await serverNameIn(c, user.id, segments);
-  const server = await findServer(ctx, user.id, serverName);
+  const server = await findUserServer(ctx.db, user.id, serverName);
   const state = pageState(server);
   const uri = url.pathname + url.search;
 

@@ -12,7 +12,7 @@ import { silentLogger } from '../log.ts';
 
 function ctxWith(auth: NonNullable<ConfigInput['auth']>, dataDir = mkdtempSync(join(tmpdir(), 'berth-pw-'))): AppContext {
   const config = configSchema.parse({ backend: 'fake', hub: { data_dir: dataDir }, auth });
-  return { config, db: undefined as never, backend: undefined as never, clock: { now: () => 0 }, log: silentLogger, events: new EventEmitter(), hubUrl: '' };
+  return { config, db: undefined as never, backend: undefined as never, clock: { now: () => 0 }, log: silentLogger, events: new EventEmitter(), hubUrl: '', instanceId: 'test' };
 }
 
 describe('checkLogin', () => {

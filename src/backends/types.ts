@@ -56,6 +56,8 @@ export interface HubReach {
   hubUrl: string;
   /** Extra addresses Berth must listen on for the hub API (e.g. the Docker bridge gateway). */
   extraListen: { host: string; port: number }[];
+  /** One line for the start-up log, e.g. "containers reach the hub at http://host.docker.internal:8000 (172.17.0.1 on docker0)". */
+  description: string;
 }
 
 export interface Backend {
@@ -80,6 +82,12 @@ export interface Backend {
   list(): Promise<ListedServer[]>;
   /** The last `tail` lines of the server's output ('' when unknown). */
   logs(ref: BackendRef, tail: number): Promise<string>;
+  /**
+   * Optional: proves from the servers' side that they reach the hub at `hubUrl` (e.g. a throwaway
+   * container fetching `<hubUrl>/hub/api/`). ok true: proven; false: proven unreachable; null: could
+   * not be checked (the message says why).
+   */
+  probeHubReach?(hubUrl: string, signal?: AbortSignal): Promise<{ ok: boolean | null; message: string }>;
   /** Releases clients and timers (tests). */
   close?(): Promise<void>;
 }

@@ -32,7 +32,7 @@ const ALIASES: Record<string, string> = {
 
 /** Generic form: BERTH_<SECTION>_<KEY>, e.g. BERTH_SPAWNER_HTTP_TIMEOUT=60 → spawner.http_timeout. */
 function genericPath(name: string): string | undefined {
-  const m = /^BERTH_(HUB|AUTH|SPAWNER|DOCKER)_([A-Z0-9_]+)$/.exec(name);
+  const m = /^BERTH_(HUB|AUTH|SPAWNER|DOCKER|WORKER)_([A-Z0-9_]+)$/.exec(name);
   if (!m) return undefined;
   const section = m[1]!.toLowerCase();
   const key = m[2]!.toLowerCase();

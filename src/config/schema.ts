@@ -34,6 +34,11 @@ export const hubSchema = z
     named_server_limit_per_user: z.number().int().min(0).default(0),
     /** A URL the containers use to reach the hub API (JupyterHub.hub_connect_url). Worked out when unset. */
     hub_connect_url: z.string().url().optional(),
+    /** JupyterHub.hub_ip / hub_port: where `berth api` listens when it runs apart from the proxy. */
+    hub_ip: z.string().default('127.0.0.1'),
+    hub_port: z.number().int().min(1).max(65535).default(8081),
+    /** Where `berth proxy` sends everything that is not a user's server; default http://<hub_ip>:<hub_port>. */
+    api_url: z.string().url().optional(),
     log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .strict();
@@ -106,6 +111,21 @@ export const dockerSchema = z
   })
   .strict();
 
+export const workerSchema = z
+  .object({
+    /**
+     * How long the worker's lease lasts unrenewed. A worker that dies is replaced within this (at
+     * once when it was a process on the same machine); its spawns are adopted or failed.
+     */
+    lease_seconds: seconds.min(1).default(10),
+    /** Where the worker listens for wake-ups from api processes (port 0: any free port; the lease records it). */
+    ip: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(0),
+    /** Seconds between deletions of expired tokens, OAuth codes and login sessions. */
+    expire_every: seconds.default(600),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     hub: hubSchema.default(hubSchema.parse({})),
@@ -114,6 +134,7 @@ export const configSchema = z
     backend: z.enum(['docker', 'fake']).default('docker'),
     spawner: spawnerSchema.default(spawnerSchema.parse({})),
     docker: dockerSchema.default(dockerSchema.parse({})),
+    worker: workerSchema.default(workerSchema.parse({})),
   })
   .strict();
 

@@ -1,12 +1,10 @@
 // JupyterHub's server model (spec E.5) built from a servers row: maps Berth's state machine onto
 // `pending`/`ready`/`stopped`, and shows the backend state only to holders of admin:server_state.
 import type { ServerRow } from '../../db/schema/index.ts';
-import { ACTIVE_STATES } from '../../db/schema/servers.ts';
 import { grants, type ScopeSet } from '../auth/scopes.ts';
 import { isoZ } from '../clock.ts';
 import { progressUrl, serverPrefix } from '../names.ts';
-
-export type Pending = 'spawn' | 'stop' | null;
+import { isActive, isReady, pendingOf, type Pending } from '../state/server.ts';
 
 export interface ServerModel {
   name: string;
@@ -23,17 +21,6 @@ export interface ServerModel {
   full_progress_url: null;
   state?: Record<string, unknown>;
 }
-
-/** queued|spawning → spawn; stopping → stop; anything else has nothing pending. */
-export function pendingOf(state: ServerRow['state']): Pending {
-  if (state === 'queued' || state === 'spawning') return 'spawn';
-  if (state === 'stopping') return 'stop';
-  return null;
-}
-
-export { ACTIVE_STATES };
-export const isActive = (state: ServerRow['state']) => (ACTIVE_STATES as readonly string[]).includes(state);
-export const isReady = (state: ServerRow['state']) => state === 'running';
 
 export function serverModel(row: ServerRow, userName: string, opts: { baseUrl: string; scopes: ScopeSet }): ServerModel {
   const active = isActive(row.state);

@@ -7,7 +7,8 @@ import type { ServerRow, UserRow } from '../../db/schema/index.ts';
 import { grants, type ScopeSet } from '../auth/scopes.ts';
 import { isoZ } from '../clock.ts';
 import { userPrefix } from '../names.ts';
-import { ACTIVE_STATES, isActive, isReady, pendingOf, serverModel, type ServerModel } from './server.ts';
+import { serverModel, type ServerModel } from './server.ts';
+import { ACTIVE, isActive, isReady, pendingOf } from '../state/server.ts';
 
 /** Which scope exposes which keys (JupyterHub's user_model access map). */
 const ACCESS: readonly [string, readonly string[]][] = [
@@ -48,7 +49,7 @@ export async function loadServers(db: Db, userIds: number[], includeStopped = fa
   const out = new Map<number, ServerRow[]>();
   if (userIds.length === 0) return out;
   const s = schema.servers;
-  const where = includeStopped ? inArray(s.userId, userIds) : and(inArray(s.userId, userIds), inArray(s.state, [...ACTIVE_STATES]));
+  const where = includeStopped ? inArray(s.userId, userIds) : and(inArray(s.userId, userIds), inArray(s.state, [...ACTIVE]));
   const rows = await db.select().from(s).where(where).orderBy(s.userId, s.name);
   for (const r of rows) {
     const list = out.get(r.userId);

@@ -5,7 +5,6 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { Route } from './routes.ts';
 import { requestHeaders, responseHeaders } from './headers.ts';
 
 export const CONNECT_TIMEOUT_MS = 5000;
@@ -36,24 +35,31 @@ class HttpsAgent extends https.Agent {
   }
 }
 
-export interface ForwardHooks {
-  /** The response had a status below 300 (configurable-http-proxy's rule for activity). */
-  onSuccess(route: Route): void;
-  /** The server refused, reset or did not answer the connection. */
-  onUnreachable(route: Route, req: http.IncomingMessage, res: http.ServerResponse, err: Error): void;
+/** Where a request goes: a user's server (a Route) or, in `berth proxy`, the api. */
+export interface Upstream {
+  protocol: 'http:' | 'https:';
+  host: string;
+  port: number;
 }
 
-export class Forwarder {
+export interface ForwardHooks<T extends Upstream> {
+  /** The response had a status below 300 (configurable-http-proxy's rule for activity). */
+  onSuccess(route: T): void;
+  /** The server refused, reset or did not answer the connection. */
+  onUnreachable(route: T, req: http.IncomingMessage, res: http.ServerResponse, err: Error): void;
+}
+
+export class Forwarder<T extends Upstream> {
   private readonly http: HttpAgent;
   private readonly https: HttpsAgent;
 
-  constructor(private readonly hooks: ForwardHooks, opts: { maxSocketsPerTarget?: number } = {}) {
+  constructor(private readonly hooks: ForwardHooks<T>, opts: { maxSocketsPerTarget?: number } = {}) {
     const agentOpts = { keepAlive: true, maxSockets: opts.maxSocketsPerTarget ?? 256, maxFreeSockets: 64, scheduling: 'lifo' as const };
     this.http = new HttpAgent(agentOpts);
     this.https = new HttpsAgent({ ...agentOpts, rejectUnauthorized: false });
   }
 
-  forward(req: http.IncomingMessage, res: http.ServerResponse, route: Route) {
+  forward(req: http.IncomingMessage, res: http.ServerResponse, route: T) {
     const { headers, hasBody } = requestHeaders(req, false);
     this.send(req, res, route, headers, hasBody, true);
   }
@@ -63,7 +69,7 @@ export class Forwarder {
     this.https.destroy();
   }
 
-  private send(req: http.IncomingMessage, res: http.ServerResponse, route: Route, headers: string[], hasBody: boolean, mayRetry: boolean) {
+  private send(req: http.IncomingMessage, res: http.ServerResponse, route: T, headers: string[], hasBody: boolean, mayRetry: boolean) {
     const isHttps = route.protocol === 'https:';
     const up = (isHttps ? https : http).request({
       host: route.host, port: route.port, method: req.method, path: req.url, headers, setHost: false,

@@ -16,6 +16,8 @@ export interface Proxy {
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
   /** true: the proxy owns the socket; false: not a route, the caller answers 404 and closes it. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Resolves once the route table has been read for the first time (a restarted proxy waits for it). */
+  ready: Promise<void>;
   /** Reload the route table now. */
   refresh(): Promise<void>;
   /** Stop timers, write pending activity, close idle upstream connections. */
@@ -36,7 +38,7 @@ export interface ProxyOptions {
 export function createProxy(ctx: AppContext, opts: ProxyOptions = {}): Proxy {
   const routes = new RouteTable(ctx, opts.pollIntervalMs);
   const activity = new ActivityRecorder(ctx);
-  const forwarder = new Forwarder({
+  const forwarder = new Forwarder<Route>({
     onSuccess: (route) => activity.touch(route.serverId, route.userId),
     onUnreachable: (route, req, res, err) => {
       unreachable(route, err);
@@ -126,6 +128,7 @@ export function createProxy(ctx: AppContext, opts: ProxyOptions = {}): Proxy {
       return true;
     },
 
+    ready: routes.ready,
     refresh: () => routes.reload(),
 
     async close() {

@@ -10,7 +10,7 @@ import { getRequestListener } from '@hono/node-server';
 import { WebSocket, WebSocketServer } from 'ws';
 import { buildTestApp } from '../../test/helpers/app.ts';
 import { schema } from '../../db/client.ts';
-import { bumpRoutes } from '../services/routes/version.ts';
+import { bumpRoutes } from '../state/routes.ts';
 import { createProxy, type Proxy } from './index.ts';
 
 type Reply = { status: number; headers: http.IncomingHttpHeaders; body: Buffer };

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { eq } from 'drizzle-orm';
 import { buildTestApp } from '../../test/helpers/app.ts';
 import { schema } from '../../db/client.ts';
-import { bumpRoutes } from '../services/routes/version.ts';
+import { bumpRoutes } from '../state/routes.ts';
 import { RouteTable } from './routes.ts';
 
 async function setup() {

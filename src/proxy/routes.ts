@@ -4,14 +4,12 @@ import { and, eq, isNotNull } from 'drizzle-orm';
 import { schema } from '../../db/client.ts';
 import type { AppContext } from '../context.ts';
 import { escapePath } from '../names.ts';
-import { routesVersion } from '../services/routes/version.ts';
+import { routesVersion } from '../state/routes.ts';
+import type { Upstream } from './forward.ts';
 
-export interface Route {
+export interface Route extends Upstream {
   /** servers.url as stored, e.g. http://127.0.0.1:49153 (no path). */
   target: string;
-  protocol: 'http:' | 'https:';
-  host: string;
-  port: number;
   userId: number;
   serverId: number;
   userName: string;
@@ -49,7 +47,7 @@ function segmentEnd(url: string, i: number): number {
   return i;
 }
 
-function parseTarget(url: string): Pick<Route, 'protocol' | 'host' | 'port'> | undefined {
+export function parseTarget(url: string): Upstream | undefined {
   try {
     const u = new URL(url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;

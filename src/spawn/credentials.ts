@@ -8,7 +8,7 @@ import { GENERATED_ROUNDS, USER_SUPPLIED_ROUNDS, hashToken, newToken, tokenPrefi
 import { serverTokenScopes } from '../auth/scopes.ts';
 import { oauthClientId, serverPrefix } from '../names.ts';
 import { SpawnError } from '../errors.ts';
-import { releaseClientId, revokeServerCredentials } from '../services/servers/transition.ts';
+import { releaseClientId, revokeServerCredentials } from '../state/server.ts';
 
 /** Creates the pair in one short transaction and returns the clear-text token (it only lives in the spawn's env). */
 export async function issueServerCredentials(ctx: AppContext, row: ServerRow, user: UserRow): Promise<string> {

@@ -9,7 +9,7 @@ import type { ServerRow } from '../../db/schema/index.ts';
 import type { BackendRef } from '../backends/types.ts';
 import { SpawnError } from '../errors.ts';
 import { serverPrefix } from '../names.ts';
-import { addEvent, casServer, notify, transition } from '../services/servers/transition.ts';
+import { addEvent, casServer, IN_FLIGHT, notify, transition } from '../state/server.ts';
 import { issueServerCredentials } from './credentials.ts';
 import { buildServerSpec } from './spec.ts';
 import { failSpawn, settleSpawn, watchForStop } from './settle.ts';
@@ -46,6 +46,11 @@ export class SpawnRunner {
   /** Spawns in flight in this process. */
   get active(): number {
     return this.flights.size;
+  }
+
+  /** Whether this runner is driving the spawn of `serverId` now. */
+  has(serverId: number): boolean {
+    return this.flights.has(serverId);
   }
 
   start(): void {
@@ -85,7 +90,7 @@ export class SpawnRunner {
         const rows = await this.ctx.db.select().from(s).where(eq(s.state, 'queued')).orderBy(asc(s.requestedAt), asc(s.id)).limit(free);
         for (const row of rows) {
           if (this.closed) return;
-          const taken = await transition(this.ctx, { serverId: row.id, from: ['queued'], spawnSeq: row.spawnSeq, set: { state: 'spawning' } });
+          const taken = await transition(this.ctx, { serverId: row.id, from: ['queued'], spawnSeq: row.spawnSeq, set: { state: 'spawning', owner: this.ctx.instanceId } });
           if (taken) this.launch(taken);
           else this.pumpAgain = true; // cancelled or taken elsewhere: the slot is still free
         }
@@ -142,7 +147,7 @@ export class SpawnRunner {
       }
       ref = result.ref;
       // Persisted before the ready check, so a crash mid-wait leaves a ref reconcile can adopt or stop.
-      await casServer(ctx.db, row.id, ['spawning', 'stopping'], { backendRef: result.ref, url: result.url, image: spec.image, configHash: spec.configHash }, row.spawnSeq);
+      await casServer(ctx.db, row.id, IN_FLIGHT, { backendRef: result.ref, url: result.url, image: spec.image, configHash: spec.configHash }, row.spawnSeq);
       if (flight.controller.signal.aborted) throw new SpawnError('cancelled', 'Spawn cancelled');
       await flight.writes;
       await settleSpawn(ctx, { row, prefix, ref: result.ref, url: result.url, lastProgress: flight.lastProgress, signal: flight.controller.signal });

@@ -6,7 +6,7 @@ import type { ServerRow } from '../../db/schema/index.ts';
 import type { ServerFailure } from '../../db/schema/servers.ts';
 import type { BackendRef } from '../backends/types.ts';
 import { SpawnError, ServiceError } from '../errors.ts';
-import { addEvent, findServerRow, notify, transition } from '../services/servers/transition.ts';
+import { addEvent, findServerRow, notify, stoppedFields, transition } from '../state/server.ts';
 import { finishStop } from '../services/servers/finish-stop.ts';
 import { waitReady } from './ready.ts';
 
@@ -32,7 +32,7 @@ export async function settleSpawn(ctx: AppContext, input: SettleInput): Promise<
   const now = ctx.clock.now();
   const ready = await transition(ctx, {
     serverId: row.id, from: ['spawning'], spawnSeq: row.spawnSeq,
-    set: { state: 'running', readyAt: now, startedAt: row.startedAt ?? now, lastActivity: now },
+    set: { state: 'running', readyAt: now, startedAt: row.startedAt ?? now, lastActivity: now, owner: null },
     event: { progress: 100, ready: true, message: `Server ready at ${prefix}` },
   });
   if (!ready) throw new SpawnError('cancelled', 'Spawn cancelled');
@@ -67,7 +67,7 @@ export async function failSpawn(ctx: AppContext, row: ServerRow, ref: BackendRef
   if (ref) await stopQuietly(ctx, ref);
   const failed = await transition(ctx, {
     serverId: row.id, from: ['spawning'], spawnSeq: row.spawnSeq,
-    set: { state: 'failed', failure, startedAt: null, stoppedAt: ctx.clock.now(), url: null, backendRef: null },
+    set: { ...stoppedFields(ctx.clock.now()), state: 'failed', failure },
     revoke: true,
     event: { progress: 100, failed: true, message: `Spawn failed: ${failure.message}` },
   });

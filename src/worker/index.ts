@@ -1,26 +1,78 @@
-// The maintenance worker (croner): periodic jobs that keep the database tidy. Runs in `berth serve`.
-import { Cron } from 'croner';
-import { lt, and, isNotNull } from 'drizzle-orm';
+// The worker role (design §3): everything that must happen once, not once per process — the spawn
+// runner, reconciliation, the hub-reach proof from a container and the cron jobs — runs only while
+// this process holds the worker lease. Taking the lease starts with a reconcile, which adopts or
+// fails the spawns of the worker that held it before; losing it stops the runner at once.
 import type { AppContext } from '../context.ts';
-import { schema } from '../../db/client.ts';
+import { SpawnRunner } from '../spawn/runner.ts';
+import { reconcileServers } from '../services/servers/reconcile.ts';
+import { recordAudit } from '../services/audit/record.ts';
+import { recordCheck } from '../services/health/record-check.ts';
+import type { ClaimResult } from '../state/lease.ts';
+import { scheduleJobs } from './jobs.ts';
+import { LeaseKeeper } from './lease-keeper.ts';
+import { listenForWakeUps } from './wake-listener.ts';
 
-/** Deletes expired tokens, OAuth codes and login sessions (expired rows are already invisible to lookups). */
-export async function purgeExpired(ctx: AppContext): Promise<void> {
-  const now = ctx.clock.now();
-  await ctx.db.delete(schema.tokens).where(and(isNotNull(schema.tokens.expiresAt), lt(schema.tokens.expiresAt, now)));
-  await ctx.db.delete(schema.oauthCodes).where(lt(schema.oauthCodes.expiresAt, now));
-  await ctx.db.delete(schema.sessions).where(lt(schema.sessions.expiresAt, now));
+export interface WorkerRole {
+  /** Holding the lease right now. */
+  readonly acting: boolean;
+  /** Re-run what depends on the config (the reach proof) after a reload. */
+  reloaded(): void;
+  close(): Promise<void>;
 }
 
-export function startWorker(ctx: AppContext): { stop(): void } {
-  const jobs = [
-    new Cron('*/10 * * * *', { protect: true, unref: true }, async () => {
-      try {
-        await purgeExpired(ctx);
-      } catch (e) {
-        ctx.log.warn('purge of expired rows failed', { error: String(e) });
-      }
-    }),
-  ];
-  return { stop: () => jobs.forEach((j) => j.stop()) };
+export async function startWorker(ctx: AppContext): Promise<WorkerRole> {
+  const wake = await listenForWakeUps(ctx);
+  let runner: SpawnRunner | undefined;
+  // Lease changes are handled one after another, off the keeper's renewal path.
+  let session: Promise<void> = Promise.resolve();
+  const then = (step: () => Promise<void>) => {
+    session = session.then(step).catch((err: unknown) => ctx.log.error('worker: lease change handling failed', { error: String(err) }));
+  };
+
+  const begin = async (result: ClaimResult) => {
+    const from = result.takenFrom;
+    ctx.log.info('worker: holding the lease; this process runs spawns and jobs', { instance: ctx.instanceId, ...(from ? { takenFrom: from.holder, lapsed: from.lapsed } : {}) });
+    await recordAudit(ctx, { actor: `worker:${ctx.instanceId}`, action: 'worker.lease', target: 'acquired', detail: from ? { from: from.holder, lapsed: from.lapsed } : {} });
+    const counts = await reconcileServers(ctx);
+    ctx.log.info('reconciled servers', counts);
+    if (!keeper.acting) return; // lost while reconciling
+    runner = new SpawnRunner(ctx);
+    runner.start();
+    void proveReach(ctx);
+  };
+  const end = async (reason: string) => {
+    ctx.log.warn('worker: lease lost; this process stops running spawns and jobs', { reason });
+    // In-flight spawns are left as they are: the new holder's reconcile adopts or fails them.
+    await runner?.close();
+    runner = undefined;
+  };
+
+  const keeper = new LeaseKeeper(ctx, { acquired: (r) => then(() => begin(r)), lost: (why) => then(() => end(why)) }, () => wake.url);
+  const stopJobs = scheduleJobs(ctx, () => keeper.acting);
+  keeper.start();
+
+  return {
+    get acting() { return keeper.acting; },
+    reloaded: () => { if (keeper.acting) void proveReach(ctx); },
+    async close() {
+      stopJobs();
+      await keeper.stop();
+      await session;
+      await runner?.close();
+      await wake.close();
+    },
+  };
+}
+
+/** Starts a throwaway container to prove the servers can reach the hub (when the backend can). */
+async function proveReach(ctx: AppContext): Promise<void> {
+  if (!ctx.backend.probeHubReach) return;
+  try {
+    const outcome = await ctx.backend.probeHubReach(ctx.hubUrl);
+    await recordCheck(ctx, 'hub-from-container', outcome);
+    if (outcome.ok === false) ctx.log.error('containers cannot reach the hub', { hubUrl: ctx.hubUrl, message: outcome.message });
+    else ctx.log.info(outcome.message, { hubUrl: ctx.hubUrl });
+  } catch (err) {
+    ctx.log.warn('could not check the hub from a container', { error: String(err) });
+  }
 }

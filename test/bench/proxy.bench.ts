@@ -41,7 +41,7 @@ async function proxyRole() {
   process.on('SIGINT', () => process.exit(0)); // lets --cpu-prof write its profile
   const { buildTestApp } = await import('../helpers/app.ts');
   const { schema } = await import('../../db/client.ts');
-  const { bumpRoutes } = await import('../../src/services/routes/version.ts');
+  const { bumpRoutes } = await import('../../src/state/routes.ts');
   const { createProxy } = await import('../../src/proxy/index.ts');
   const { getRequestListener } = await import('@hono/node-server');
   const t = await buildTestApp();

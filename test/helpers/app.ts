@@ -15,6 +15,7 @@ import { silentLogger } from '../../src/log.ts';
 import { hashToken, newToken, tokenPrefix } from '../../src/auth/tokens.ts';
 import type { Backend } from '../../src/backends/types.ts';
 import { SpawnRunner } from '../../src/spawn/runner.ts';
+import { newInstanceId } from '../../src/instance.ts';
 
 let root: string | undefined;
 let dbCount = 0;
@@ -47,7 +48,7 @@ export async function buildTestApp(opts: { config?: ConfigInput; clock?: Clock; 
   const backend = opts.backend ?? new FakeBackend();
   const ctx: AppContext = {
     config, db, backend, clock: opts.clock ?? { now: () => Date.now() }, log: silentLogger,
-    events: new EventEmitter(), hubUrl: 'http://127.0.0.1:8000',
+    events: new EventEmitter(), hubUrl: 'http://127.0.0.1:8000', instanceId: newInstanceId(),
   };
   ctx.events.setMaxListeners(0);
   const app = createApp(ctx);

@@ -33,7 +33,7 @@ export class DockerBackend implements Backend {
       throw this.unreachable(err);
     }
     this.log.info('docker: engine reachable', { address: this.port.address, mode: this.reach.networking.mode, hubUrl: this.reach.hubUrl });
-    return { hubUrl: this.reach.hubUrl, extraListen: this.reach.extraListen };
+    return { hubUrl: this.reach.hubUrl, extraListen: this.reach.extraListen, description: this.reach.description };
   }
 
   async start(spec: ServerSpec, progress: ProgressFn, signal?: AbortSignal): Promise<StartResult> {

@@ -41,7 +41,8 @@ export async function workOutReach(
       // Berth may listen on 127.0.0.1 inside its container: also listen on its address on the network.
       const extraListen = !hub.connectUrl && ip && !WILDCARD.has(config.hub.ip) ? [{ host: ip, port: hub.port }] : [];
       log.info('docker: servers reach the hub by container name', { network, hub: name });
-      return { hubUrl: hub.connectUrl ?? `http://${name}:${hub.port}`, extraListen, networking: { mode: 'network', network } };
+      const hubUrl = hub.connectUrl ?? `http://${name}:${hub.port}`;
+      return { hubUrl, extraListen, networking: { mode: 'network', network }, description: `containers reach the hub at ${hubUrl} (by container name on network ${network})` };
     }
     log.warn('docker: Berth runs in a container that is not on the servers\' network; set docker.network to a network Berth is attached to', {
       container: self.Name, attached, configured,
@@ -49,14 +50,15 @@ export async function workOutReach(
   }
   if (configured) await ensureNetwork(port, configured, log);
   const networking: Networking = { mode: 'host', network: configured };
-  if (hub.connectUrl) return { hubUrl: hub.connectUrl, extraListen: [], networking };
+  if (hub.connectUrl) return { hubUrl: hub.connectUrl, extraListen: [], networking, description: `containers reach the hub at ${hub.connectUrl} (hub.hub_connect_url)` };
   const bridge = await port.inspectNetwork('bridge');
   const gateway = bridge?.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
   if (!gateway) log.warn('docker: no gateway on the default bridge network; containers may not reach the hub (set hub.hub_connect_url)');
   // host-gateway resolves to that same bridge gateway, so listening there makes the hub API reachable
   // while the hub itself stays on 127.0.0.1. A hub already on all interfaces needs no extra listener.
   const extraListen = gateway && !WILDCARD.has(config.hub.ip) && config.hub.ip !== gateway ? [{ host: gateway, port: hub.port }] : [];
-  return { hubUrl: `http://host.docker.internal:${hub.port}`, extraListen, networking };
+  const hubUrl = `http://host.docker.internal:${hub.port}`;
+  return { hubUrl, extraListen, networking, description: `containers reach the hub at ${hubUrl} (${gateway ?? 'host-gateway'})` };
 }
 
 interface SelfInfo {

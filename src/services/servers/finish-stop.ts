@@ -3,7 +3,7 @@
 // the server token and OAuth client and moves the row stopping → stopped.
 import type { AppContext } from '../../context.ts';
 import type { ServerRow } from '../../../db/schema/index.ts';
-import { stoppedFields, transition } from './transition.ts';
+import { stoppedFields, transition } from '../../state/server.ts';
 
 /** Returns the stopped row, or undefined when the backend refused (the row stays 'stopping' for reconcile). */
 export async function finishStop(ctx: AppContext, row: ServerRow, opts: { cancelled?: boolean } = {}): Promise<ServerRow | undefined> {

@@ -7,7 +7,7 @@ import { buildTestApp } from '../../../test/helpers/app.ts';
 import { schema } from '../../../db/client.ts';
 import { FakeBackend } from '../../backends/fake/index.ts';
 import { findToken } from '../../auth/identity.ts';
-import { routesVersion } from '../routes/version.ts';
+import { routesVersion } from '../../state/routes.ts';
 import { buildServerSpec } from '../../spawn/spec.ts';
 import { requestSpawn } from './request-spawn.ts';
 import { waitForServer } from './wait.ts';

@@ -1,26 +1,34 @@
-// Start-up reconciliation (design §3 "the worker is the reconciler", §9): compares server rows with
-// what the backend runs. Running servers are adopted (never stopped by a restart), dead ones marked
-// stopped, spawns interrupted before start() returned failed, half-finished stops finished, and
-// containers no active row owns stopped (their volumes stay). Called before the runner starts.
+// Reconciliation (design §3 "the worker is the reconciler", §9): compares server rows with what the
+// backend runs. Running servers are adopted (never stopped by a restart), dead ones marked stopped,
+// spawns whose worker died are adopted when their server already runs and failed otherwise,
+// half-finished stops finished, and containers no active row owns stopped (their volumes stay).
+// Runs under the worker lease when a worker takes it, before its runner starts.
 import { and, eq, inArray, max } from 'drizzle-orm';
-import { ACTIVE_STATES } from '../../../db/schema/servers.ts';
 import type { AppContext } from '../../context.ts';
 import { schema } from '../../../db/client.ts';
 import type { ServerRow } from '../../../db/schema/index.ts';
 import { serverPrefix } from '../../names.ts';
-import { bumpRoutes } from '../routes/version.ts';
+import { bumpRoutes } from '../../state/routes.ts';
+import { ACTIVE, BACKED, casServer, stoppedFields, transition } from '../../state/server.ts';
 import { failSpawn, settleSpawn, watchForStop } from '../../spawn/settle.ts';
 import { finishStop } from './finish-stop.ts';
-import { stoppedFields, transition } from './transition.ts';
 
-export async function reconcileServers(ctx: AppContext): Promise<{ adopted: number; stopped: number; failed: number }> {
+export const INTERRUPTED = { reason: 'interrupted', message: 'Spawn interrupted: the Berth worker running it stopped; start the server again' };
+
+export interface ReconcileOptions {
+  /** Spawns running in this process right now: left alone (default: none, as when a worker takes the lease). */
+  inFlight?: (serverId: number) => boolean;
+}
+
+export async function reconcileServers(ctx: AppContext, opts: ReconcileOptions = {}): Promise<{ adopted: number; stopped: number; failed: number }> {
   const s = schema.servers;
   const u = schema.users;
   const counts = { adopted: 0, stopped: 0, failed: 0 };
   let adoptedRunning = false;
   const rows = await ctx.db.select({ row: s, user: u.name }).from(s).innerJoin(u, eq(u.id, s.userId))
-    .where(inArray(s.state, ['running', 'spawning', 'stopping']));
+    .where(inArray(s.state, [...BACKED]));
   for (const { row, user } of rows) {
+    if (opts.inFlight?.(row.id)) continue;
     try {
       const status = row.backendRef ? (await ctx.backend.poll(row.backendRef)).status : 'missing';
       if (row.state === 'running') {
@@ -28,14 +36,19 @@ export async function reconcileServers(ctx: AppContext): Promise<{ adopted: numb
         if (status === 'exited') await ctx.backend.stop(row.backendRef!);
         const done = await transition(ctx, { serverId: row.id, from: ['running'], set: stoppedFields(ctx.clock.now()), revoke: true });
         if (done) counts.stopped++;
-        ctx.log.warn('server found not running at start-up; marked stopped', { user, server: row.name, status });
+        ctx.log.warn('server found not running; marked stopped', { user, server: row.name, status });
       } else if (row.state === 'spawning') {
-        if (status === 'running' && row.url) {
+        // Its worker is gone (this one holds the lease and does not run it): adopt or fail it.
+        const adopted = status === 'running' && row.url
+          ? await casServer(ctx.db, row.id, ['spawning'], { owner: ctx.instanceId }, row.spawnSeq)
+          : undefined;
+        if (adopted) {
           counts.adopted++;
-          void resumeSpawn(ctx, row, user);
+          ctx.log.info('adopted a spawn whose worker stopped', { user, server: row.name, previousOwner: row.owner });
+          void resumeSpawn(ctx, adopted, user);
         } else {
           if (status === 'exited') await ctx.backend.stop(row.backendRef!);
-          await failSpawn(ctx, row, undefined, { reason: 'interrupted', message: 'interrupted by a Berth restart' });
+          await failSpawn(ctx, row, undefined, INTERRUPTED);
           counts.failed++;
         }
       } else {
@@ -54,7 +67,7 @@ export async function reconcileServers(ctx: AppContext): Promise<{ adopted: numb
   return counts;
 }
 
-/** A spawn whose server was started before the restart: its ready check runs again in the background. */
+/** A spawn whose server was started by a worker that stopped: its ready check runs again in the background. */
 async function resumeSpawn(ctx: AppContext, row: ServerRow, user: string): Promise<void> {
   const controller = new AbortController();
   const unwatch = watchForStop(ctx, row, controller);
@@ -75,7 +88,7 @@ async function stopOrphans(ctx: AppContext): Promise<number> {
   const s = schema.servers;
   const active = await ctx.db.select({ user: schema.users.name, server: s.name }).from(s)
     .innerJoin(schema.users, eq(schema.users.id, s.userId))
-    .where(inArray(s.state, [...ACTIVE_STATES]));
+    .where(inArray(s.state, [...ACTIVE]));
   const owned = new Set(active.map((r) => `${r.user}\0${r.server}`));
   let stopped = 0;
   for (const listed of await ctx.backend.list()) {

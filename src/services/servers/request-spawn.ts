@@ -6,7 +6,9 @@ import { schema } from '../../../db/client.ts';
 import type { ServerRow, UserRow } from '../../../db/schema/index.ts';
 import { invalid } from '../../errors.ts';
 import { checkServerName } from './named.ts';
-import { findServerRow, PENDING_SPAWN, serverLabel, stoppedFields, transition } from './transition.ts';
+import { serverLabel } from '../../names.ts';
+import { findServerRow, findUserServer, isPendingSpawn, isReady, STOPPED_LIKE, stoppedFields, transition } from '../../state/server.ts';
+import { wakeWorker } from '../worker/wake.ts';
 
 export interface RequestSpawnInput {
   user: UserRow;
@@ -20,7 +22,7 @@ export async function requestSpawn({ ctx, input }: { ctx: AppContext; input: Req
   checkServerName(ctx.config, serverName);
   const label = serverLabel(user.name, serverName);
   const s = schema.servers;
-  let row = (await ctx.db.select().from(s).where(and(eq(s.userId, user.id), eq(s.name, serverName))))[0];
+  let row = await findUserServer(ctx.db, user.id, serverName);
   if (!row) {
     const limit = ctx.config.hub.named_server_limit_per_user;
     if (serverName && limit > 0) {
@@ -30,12 +32,12 @@ export async function requestSpawn({ ctx, input }: { ctx: AppContext; input: Req
       }
     }
     await ctx.db.insert(s).values({ userId: user.id, name: serverName, state: 'stopped', backend: ctx.backend.kind, userOptions: {} }).onConflictDoNothing();
-    row = (await ctx.db.select().from(s).where(and(eq(s.userId, user.id), eq(s.name, serverName))))[0]!;
+    row = (await findUserServer(ctx.db, user.id, serverName))!;
   }
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (PENDING_SPAWN.includes(row.state)) return { server: row, alreadyPending: true };
+    if (isPendingSpawn(row.state)) return { server: row, alreadyPending: true };
     if (row.state === 'stopping') throw invalid(`${label} is pending stop`);
-    if (row.state === 'running') {
+    if (isReady(row.state)) {
       // JupyterHub polls before refusing: a server that died unnoticed is cleaned up and spawned again.
       const alive = row.backendRef ? (await ctx.backend.poll(row.backendRef)).status === 'running' : false;
       if (alive) throw invalid(`${label} is already running`);
@@ -53,14 +55,14 @@ export async function requestSpawn({ ctx, input }: { ctx: AppContext; input: Req
 async function enqueue(ctx: AppContext, row: ServerRow, userOptions: Record<string, unknown> | undefined): Promise<ServerRow | undefined> {
   const now = ctx.clock.now();
   const queued = await transition(ctx, {
-    serverId: row.id, from: ['stopped', 'failed'], spawnSeq: row.spawnSeq,
+    serverId: row.id, from: STOPPED_LIKE, spawnSeq: row.spawnSeq,
     set: {
       state: 'queued', spawnSeq: row.spawnSeq + 1, requestedAt: now, startedAt: now, readyAt: null, stoppedAt: null,
-      lastActivity: now, failure: null, url: null, backendRef: null, backend: ctx.backend.kind,
+      lastActivity: now, failure: null, url: null, backendRef: null, owner: null, backend: ctx.backend.kind,
       ...(userOptions !== undefined ? { userOptions } : {}),
     },
     event: { progress: 0, message: 'Server requested' },
   });
-  if (queued) ctx.events.emit('spawn-requested');
+  if (queued) wakeWorker(ctx);
   return queued;
 }

@@ -8,7 +8,8 @@ import type { ServerRow, UserRow } from '../../../db/schema/index.ts';
 import { invalid, notFound } from '../../errors.ts';
 import { checkServerName } from './named.ts';
 import { finishStop } from './finish-stop.ts';
-import { findServerRow, PENDING, transition } from './transition.ts';
+import { findServerRow, findUserServer, isPending, STOPPED_LIKE, stoppedFields, transition } from '../../state/server.ts';
+import { wakeWorker } from '../worker/wake.ts';
 import { waitForServer } from './wait.ts';
 
 export interface RequestStopInput {
@@ -21,8 +22,7 @@ export interface RequestStopInput {
 export async function requestStop({ ctx, input }: { ctx: AppContext; input: RequestStopInput }): Promise<{ done: boolean }> {
   const { user, serverName } = input;
   checkServerName(ctx.config, serverName);
-  const s = schema.servers;
-  let row = (await ctx.db.select().from(s).where(and(eq(s.userId, user.id), eq(s.name, serverName))))[0];
+  let row = await findUserServer(ctx.db, user.id, serverName);
   if (!row && serverName) throw notFound(`User ${user.name} has no such server ${serverName}`);
   if (input.remove && !serverName) throw invalid('Cannot delete the default server');
   if (!row) return { done: true };
@@ -34,7 +34,7 @@ export async function requestStop({ ctx, input }: { ctx: AppContext; input: Requ
   }
   if (!row) return { done: true };
   const after = await waitForServer(ctx, row.id, ctx.config.hub.slow_stop_timeout * 1000);
-  const done = !after || !PENDING.includes(after.state);
+  const done = !after || !isPending(after.state);
   if (input.remove) {
     if (done) await removeRow(ctx, row.id);
     else void waitForServer(ctx, row.id, 10 * 60_000).then(() => removeRow(ctx, row!.id)).catch(() => {});
@@ -50,11 +50,14 @@ async function beginStop(ctx: AppContext, row: ServerRow): Promise<boolean> {
     case 'queued': // no runner owns it yet: cancel here
       return !!(await transition(ctx, {
         serverId: row.id, from: ['queued'], spawnSeq: row.spawnSeq,
-        set: { state: 'stopped', startedAt: null, stoppedAt: ctx.clock.now(), failure: { reason: 'cancelled', message: 'Spawn cancelled' } },
+        set: { ...stoppedFields(ctx.clock.now()), failure: { reason: 'cancelled', message: 'Spawn cancelled' } },
         revoke: true, event: { progress: 100, failed: true, message: 'Spawn cancelled' },
       }));
-    case 'spawning': // the runner sees 'stopping', aborts its start or ready check, and finishes the stop
-      return !!(await transition(ctx, { serverId: row.id, from: ['spawning'], spawnSeq: row.spawnSeq, set: { state: 'stopping' } }));
+    case 'spawning': { // the runner sees 'stopping', aborts its start or ready check, and finishes the stop
+      const moved = await transition(ctx, { serverId: row.id, from: ['spawning'], spawnSeq: row.spawnSeq, set: { state: 'stopping' } });
+      if (moved) wakeWorker(ctx, row.id); // the runner may be in another process: tell it now
+      return !!moved;
+    }
     case 'running': {
       const stopping = await transition(ctx, { serverId: row.id, from: ['running'], set: { state: 'stopping' } });
       if (!stopping) return false;
@@ -67,6 +70,6 @@ async function beginStop(ctx: AppContext, row: ServerRow): Promise<boolean> {
 async function removeRow(ctx: AppContext, serverId: number): Promise<void> {
   const s = schema.servers;
   // Only a row that is (still) stopped: a spawn requested meanwhile keeps it.
-  await ctx.db.delete(s).where(and(eq(s.id, serverId), inArray(s.state, ['stopped', 'failed'])));
+  await ctx.db.delete(s).where(and(eq(s.id, serverId), inArray(s.state, [...STOPPED_LIKE])));
   ctx.events.emit('server-changed', serverId);
 }

@@ -2,7 +2,7 @@
 // process's 'server-changed' events and by a short database poll (the work may run elsewhere).
 import type { AppContext } from '../../context.ts';
 import type { ServerRow } from '../../../db/schema/index.ts';
-import { findServerRow, PENDING } from './transition.ts';
+import { findServerRow, isPending } from '../../state/server.ts';
 
 const POLL_MS = 250;
 
@@ -30,7 +30,7 @@ export function waitForServer(ctx: AppContext, serverId: number, timeoutMs: numb
         do {
           again = false;
           last = await findServerRow(ctx.db, serverId);
-          if (!last || !PENDING.includes(last.state)) return finish();
+          if (!last || !isPending(last.state)) return finish();
         } while (again && !done);
       } catch (err) {
         finish(err);

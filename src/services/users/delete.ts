@@ -5,7 +5,7 @@ import type { AppContext } from '../../context.ts';
 import { schema } from '../../../db/client.ts';
 import type { UserRow } from '../../../db/schema/index.ts';
 import { invalid, notFound } from '../../errors.ts';
-import { ACTIVE_STATES } from '../../models/server.ts';
+import { ACTIVE } from '../../state/server.ts';
 import { requestStop } from '../servers/request-stop.ts';
 
 export interface DeleteUserInput {
@@ -20,7 +20,7 @@ export async function deleteUser({ ctx, input }: { ctx: AppContext; input: Delet
   if (input.callerName === user.name) throw invalid('Cannot delete yourself!');
   const stopping = invalid(`${user.name}'s server is in the process of stopping, please wait.`);
   const s = schema.servers;
-  const active = await ctx.db.select({ name: s.name, state: s.state }).from(s).where(and(eq(s.userId, user.id), inArray(s.state, [...ACTIVE_STATES])));
+  const active = await ctx.db.select({ name: s.name, state: s.state }).from(s).where(and(eq(s.userId, user.id), inArray(s.state, [...ACTIVE])));
   if (active.some((r) => r.state === 'stopping')) throw stopping;
   for (const r of active) {
     const { done } = await requestStop({ ctx, input: { user, serverName: r.name } });
@@ -31,7 +31,7 @@ export async function deleteUser({ ctx, input }: { ctx: AppContext; input: Delet
   // Compare-and-set: a spawn that slipped in since the stop keeps the user (and its row) alive.
   const deleted = await ctx.db.transaction(async (tx) => {
     const rows = await tx.delete(u)
-      .where(and(eq(u.id, user.id), not(exists(tx.select({ one: sql`1` }).from(s).where(and(eq(s.userId, user.id), inArray(s.state, [...ACTIVE_STATES])))))))
+      .where(and(eq(u.id, user.id), not(exists(tx.select({ one: sql`1` }).from(s).where(and(eq(s.userId, user.id), inArray(s.state, [...ACTIVE])))))))
       .returning({ id: u.id });
     if (rows.length) await tx.insert(schema.audit).values({ at: now, actor: input.actor, action: 'user.delete', target: user.name });
     return rows.length;

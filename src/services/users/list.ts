@@ -4,7 +4,7 @@ import { and, asc, count, desc, exists, inArray, not, sql, type SQL } from 'driz
 import type { AppContext } from '../../context.ts';
 import { schema } from '../../../db/client.ts';
 import type { UserRow } from '../../../db/schema/index.ts';
-import { ACTIVE_STATES } from '../../models/server.ts';
+import { ACTIVE, READY } from '../../state/server.ts';
 
 export type UserStateFilter = 'active' | 'ready' | 'inactive';
 export type UserSort = 'id' | 'name' | 'last_activity';
@@ -28,9 +28,9 @@ export async function listUsers({ ctx, input }: { ctx: AppContext; input: ListUs
   const serverIn = (states: readonly string[]) =>
     exists(ctx.db.select({ one: sql`1` }).from(s).where(and(sql`${s.userId} = ${u.id}`, inArray(s.state, [...states] as never))));
   const conds: SQL[] = [];
-  if (input.state === 'active') conds.push(serverIn(ACTIVE_STATES));
-  else if (input.state === 'ready') conds.push(serverIn(['running']));
-  else if (input.state === 'inactive') conds.push(not(serverIn(ACTIVE_STATES)));
+  if (input.state === 'active') conds.push(serverIn(ACTIVE));
+  else if (input.state === 'ready') conds.push(serverIn(READY));
+  else if (input.state === 'inactive') conds.push(not(serverIn(ACTIVE)));
   if (input.names) conds.push(inArray(u.name, input.names));
   if (input.nameFilter) conds.push(sql`lower(${u.name}) like ${`%${escapeLike(input.nameFilter.toLowerCase())}%`} escape '\\'`);
   const where = conds.length ? and(...conds) : undefined;

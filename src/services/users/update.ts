@@ -7,7 +7,7 @@ import { schema } from '../../../db/client.ts';
 import type { UserRow } from '../../../db/schema/index.ts';
 import { ServiceError, forbidden, invalid } from '../../errors.ts';
 import { normalizeUserName, validUserName } from '../../names.ts';
-import { ACTIVE_STATES } from '../../models/server.ts';
+import { ACTIVE } from '../../state/server.ts';
 
 export interface UpdateUserInput {
   user: UserRow;
@@ -33,7 +33,7 @@ export async function updateUser({ ctx, input }: { ctx: AppContext; input: Updat
       const [taken] = await tx.select({ id: schema.users.id }).from(schema.users).where(eq(schema.users.name, name));
       if (taken) throw invalid(`User ${name} already exists, username must be unique`);
       const s = schema.servers;
-      const [busy] = await tx.select({ id: s.id }).from(s).where(and(eq(s.userId, user.id), inArray(s.state, [...ACTIVE_STATES])));
+      const [busy] = await tx.select({ id: s.id }).from(s).where(and(eq(s.userId, user.id), inArray(s.state, [...ACTIVE])));
       if (busy) throw invalid(`Cannot rename ${user.name} while a server is active; stop it first`);
     }
     const set: Partial<UserRow> = {};

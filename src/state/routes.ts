@@ -1,8 +1,8 @@
 // The route table's change counter. Every transition into or out of `running` bumps it (inside the
 // same transaction as the transition); proxies compare it to refresh their in-memory map.
 import { eq, sql } from 'drizzle-orm';
-import { schema } from '../../../db/client.ts';
-import type { Db } from '../../../db/client.ts';
+import { schema } from '../../db/client.ts';
+import type { Db } from '../../db/client.ts';
 
 const ROUTES = 'routes';
 type Tx = Pick<Db, 'insert' | 'select'>;

@@ -1,0 +1,38 @@
+// What every role stands on, built once per process: config, log, backend (with how containers reach
+// the hub), database and this process's instance id. The roles asked for share it; close() releases
+// what it opened, after the roles have closed.
+import { EventEmitter } from 'node:events';
+import { loadConfig, dbUrl } from '../config/load.ts';
+import { createLogger } from '../log.ts';
+import { systemClock } from '../clock.ts';
+import { openDb } from '../../db/client.ts';
+import { createBackend } from '../backends/index.ts';
+import type { HubReach } from '../backends/types.ts';
+import type { AppContext } from '../context.ts';
+import { newInstanceId } from '../instance.ts';
+
+export interface Runtime {
+  ctx: AppContext;
+  reach: HubReach;
+  /** Where the config came from ("berth.yaml", "embedded defaults"). */
+  source: string;
+  configFile?: string | undefined;
+  close(): Promise<void>;
+}
+
+export async function createRuntime(opts: { configFile?: string | undefined }): Promise<Runtime> {
+  const { config, source } = loadConfig({ file: opts.configFile });
+  const log = createLogger(config.hub.log_level);
+  const backend = createBackend(config, log);
+  const reach = await backend.init({ port: config.hub.port, connectUrl: config.hub.hub_connect_url });
+  const db = await openDb(dbUrl(config));
+  const ctx: AppContext = { config, db, backend, clock: systemClock, log, events: new EventEmitter(), hubUrl: reach.hubUrl, instanceId: newInstanceId() };
+  ctx.events.setMaxListeners(0); // one listener per open progress stream
+  return {
+    ctx, reach, source, configFile: opts.configFile,
+    async close() {
+      await backend.close?.();
+      db.$client.close();
+    },
+  };
+}
