@@ -1,15 +1,27 @@
 // Time source passed into the app so tests can fix or advance it; and JupyterHub's timestamp format.
 export interface Clock {
+  /** Milliseconds since the epoch. */
   now(): number;
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** ISO-8601 UTC with a literal Z, as JupyterHub renders (milliseconds only when non-zero). */
+const US_PER_S = 1_000_000;
+
+/**
+ * Microseconds since the epoch rendered as JupyterHub does (Python's `isoformat()` plus a literal Z):
+ * six fraction digits when the microseconds are non-zero, none otherwise.
+ */
+export function isoZMicros(us: number | null | undefined): string | null {
+  if (us == null) return null;
+  const fraction = ((us % US_PER_S) + US_PER_S) % US_PER_S;
+  const seconds = new Date(((us - fraction) / US_PER_S) * 1000).toISOString().slice(0, 19);
+  return fraction === 0 ? `${seconds}Z` : `${seconds}.${String(fraction).padStart(6, '0')}Z`;
+}
+
+/** Milliseconds since the epoch in JupyterHub's format (see isoZMicros): `.728Z` is `.728000Z`. */
 export function isoZ(ms: number | null | undefined): string | null {
-  if (ms == null) return null;
-  const s = new Date(ms).toISOString();
-  return s.endsWith('.000Z') ? s.slice(0, -5) + 'Z' : s;
+  return ms == null ? null : isoZMicros(ms * 1000);
 }
 
 /**

@@ -76,7 +76,7 @@ describe('GET /hub/api/user', () => {
       'access:servers!server=alice/', 'read:users:activity!user=alice', 'read:users:groups!user=alice', 'read:users:name!user=alice', 'users:activity!user=alice',
     ]);
     assert.deepEqual(Object.keys(body).sort(), ['admin', 'groups', 'kind', 'last_activity', 'name', 'scopes', 'session_id', 'token_id']);
-    assert.equal(body.last_activity, '2026-11-22T01:49:35.984Z');
+    assert.equal(body.last_activity, '2026-11-22T01:49:35.984000Z');
     assert.equal(body.session_id, null);
   });
 
