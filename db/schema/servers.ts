@@ -36,7 +36,8 @@ export const servers = sqliteTable(
     startedAt: integer('started_at'),
     readyAt: integer('ready_at'),
     stoppedAt: integer('stopped_at'),
-    lastActivity: integer('last_activity'),
+    /** Microseconds since the epoch, UTC (the other timestamps are milliseconds). */
+    lastActivityUs: integer('last_activity_us'),
     failure: text('failure', { mode: 'json' }).$type<ServerFailure>(),
   },
   (t) => [uniqueIndex('servers_user_name').on(t.userId, t.name), index('servers_state').on(t.state)],
