@@ -35,7 +35,8 @@ export const servers = sqliteTable(
     startedAt: integer('started_at'),
     readyAt: integer('ready_at'),
     stoppedAt: integer('stopped_at'),
-    lastActivity: integer('last_activity'),
+    /** Microseconds since the epoch, UTC (the other timestamps are milliseconds). */
+    lastActivityUs: integer('last_activity_us'),
     failure: text('failure', { mode: 'json' }).$type<ServerFailure>(),
     /** The worker process (its lease holder id) running the spawn in flight; null when none does. */
     owner: text('owner'),

@@ -1,4 +1,5 @@
-// Hub users: one row per login name. Timestamps are integer milliseconds since the epoch, UTC.
+// Hub users: one row per login name. Timestamps are integer milliseconds since the epoch, UTC,
+// except last_activity_us: microseconds, the precision clients report and JupyterHub returns.
 import { sqliteTable, integer, text } from 'drizzle-orm/sqlite-core';
 
 export const users = sqliteTable('users', {
@@ -7,7 +8,7 @@ export const users = sqliteTable('users', {
   admin: integer('admin', { mode: 'boolean' }).notNull().default(false),
   blocked: integer('blocked', { mode: 'boolean' }).notNull().default(false),
   createdAt: integer('created_at').notNull(),
-  lastActivity: integer('last_activity'),
+  lastActivityUs: integer('last_activity_us'),
   /** Provider data (e.g. OAuth tokens); encrypted by the login provider before it lands here. */
   authState: text('auth_state'),
 });

@@ -66,7 +66,7 @@ describe('GET /hub/api/user', () => {
   test("the server's own token: 5.x scopes (H29) and last_activity, no servers", async () => {
     const t = await buildTestApp();
     const alice = await t.createUser('alice');
-    await t.db.update(schema.users).set({ lastActivity: Date.UTC(2026, 10, 22, 1, 49, 35, 984) });
+    await t.db.update(schema.users).set({ lastActivityUs: Date.UTC(2026, 10, 22, 1, 49, 35, 984) * 1000 + 700 });
     const server = await withServer(t, alice.id);
     const token = await t.createToken(alice.id, serverTokenScopes('alice', ''), { kind: 'server', serverId: server.id, note: 'Server at /user/alice/' });
     const res = await t.request('/hub/api/user', { token });
@@ -76,7 +76,7 @@ describe('GET /hub/api/user', () => {
       'access:servers!server=alice/', 'read:users:activity!user=alice', 'read:users:groups!user=alice', 'read:users:name!user=alice', 'users:activity!user=alice',
     ]);
     assert.deepEqual(Object.keys(body).sort(), ['admin', 'groups', 'kind', 'last_activity', 'name', 'scopes', 'session_id', 'token_id']);
-    assert.equal(body.last_activity, '2026-11-22T01:49:35.984Z');
+    assert.equal(body.last_activity, '2026-11-22T01:49:35.984700Z');
     assert.equal(body.session_id, null);
   });
 

@@ -178,7 +178,7 @@ describe('GET /hub/api/users sort and name_filter', () => {
     const token = 'lister-token-123';
     for (const [n, at] of [['admin', 2], ['Carla', 3], ['bert', null], ['anna_x', 1]] as const) {
       const u = await t.createUser(n);
-      if (at !== null) await t.db.update(schema.users).set({ lastActivity: at }).where(eq(schema.users.id, u.id));
+      if (at !== null) await t.db.update(schema.users).set({ lastActivityUs: at }).where(eq(schema.users.id, u.id));
     }
     const order = async (q: string) => (await json(await t.request(`/hub/api/users?${q}`, { token }))).map((u: { name: string }) => u.name);
     assert.deepEqual(await order('sort=name'), ['Carla', 'admin', 'anna_x', 'bert']);
@@ -249,7 +249,7 @@ describe("the idle culler's request sequence (spec D.1)", () => {
     const alice = await t.createUser('alice@x');
     const bob = await t.createUser('bob');
     assert.equal((await t.request('/hub/api/users/alice%40x/server', { method: 'POST', token: await t.createToken(admin.id) })).status, 201);
-    await t.db.update(schema.servers).set({ lastActivity: clock.now() - 3600_000 }).where(eq(schema.servers.userId, alice.id));
+    await t.db.update(schema.servers).set({ lastActivityUs: (clock.now() - 3600_000) * 1000 }).where(eq(schema.servers.userId, alice.id));
     await insertServer(t.db, bob.id, 'queued'); // pending: not listed as ready, so not culled
     const auth = { token: 'culler-token-123', headers: { ...PAGINATED, host: '127.0.0.1:18081' } };
 

@@ -2,7 +2,7 @@
 // `pending`/`ready`/`stopped`, and shows the backend state only to holders of admin:server_state.
 import type { ServerRow } from '../../db/schema/index.ts';
 import { grants, type ScopeSet } from '../auth/scopes.ts';
-import { isoZ } from '../clock.ts';
+import { isoZ, isoZMicros } from '../clock.ts';
 import { progressUrl, serverPrefix } from '../names.ts';
 import { isActive, isReady, pendingOf, type Pending } from '../state/server.ts';
 
@@ -27,7 +27,7 @@ export function serverModel(row: ServerRow, userName: string, opts: { baseUrl: s
   const model: ServerModel = {
     name: row.name,
     full_name: `${userName}/${row.name}`,
-    last_activity: isoZ(row.lastActivity),
+    last_activity: isoZMicros(row.lastActivityUs),
     // JupyterHub clears `started` at stop; while pending it is already set (the request time here).
     started: active ? isoZ(row.startedAt ?? row.requestedAt) : null,
     pending: pendingOf(row.state),

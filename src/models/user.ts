@@ -5,7 +5,7 @@ import type { Db } from '../../db/client.ts';
 import { schema } from '../../db/client.ts';
 import type { ServerRow, UserRow } from '../../db/schema/index.ts';
 import { grants, type ScopeSet } from '../auth/scopes.ts';
-import { isoZ } from '../clock.ts';
+import { isoZ, isoZMicros } from '../clock.ts';
 import { userPrefix } from '../names.ts';
 import { serverModel, type ServerModel } from './server.ts';
 import { ACTIVE, isActive, isReady, pendingOf } from '../state/server.ts';
@@ -78,7 +78,7 @@ export function userModel(user: UserRow, servers: readonly ServerRow[], opts: Us
     server: def && isReady(def.state) ? userPrefix(opts.baseUrl, user.name) : null,
     pending: def ? pendingOf(def.state) : null,
     created: isoZ(user.createdAt),
-    last_activity: isoZ(user.lastActivity),
+    last_activity: isoZMicros(user.lastActivityUs),
     auth_state: null,
   };
   const model: Record<string, unknown> = {};

@@ -14,7 +14,7 @@ interface Tunnel {
 }
 
 export class ActivityRecorder {
-  /** serverId → last time traffic was seen; serverId → its user. */
+  /** serverId → last time traffic was seen (µs, as stored); serverId → its user. */
   private readonly last = new Map<number, number>();
   private readonly owner = new Map<number, number>();
   /** Open WebSocket tunnels: their byte counters are compared at each flush, so messages cost nothing. */
@@ -29,7 +29,7 @@ export class ActivityRecorder {
 
   touch(serverId: number, userId: number) {
     if (!this.last.has(serverId)) this.owner.set(serverId, userId);
-    this.last.set(serverId, this.ctx.clock.now());
+    this.last.set(serverId, this.ctx.clock.now() * 1000);
   }
 
   /** Track an established WebSocket; `socket` is the client side (its counters see both directions). */
@@ -48,7 +48,7 @@ export class ActivityRecorder {
     if (this.flushing) return this.flushing.then(() => this.flush());
     for (const t of this.tunnels) this.sample(t);
     if (this.last.size === 0) return Promise.resolve();
-    const batch = [...this.last].map(([serverId, at]) => ({ serverId, at, userId: this.owner.get(serverId)! }));
+    const batch = [...this.last].map(([serverId, atUs]) => ({ serverId, atUs, userId: this.owner.get(serverId)! }));
     this.last.clear();
     this.owner.clear();
     this.flushing = (async () => {

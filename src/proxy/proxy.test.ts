@@ -286,11 +286,11 @@ describe('proxy', () => {
     const server = async (id: number) => (await t.db.select().from(schema.servers).where(eq(schema.servers.id, id)))[0]!;
     const user = async (id: number) => (await t.db.select().from(schema.users).where(eq(schema.users.id, id)))[0]!;
     for (const s of [ok, ws]) {
-      assert.ok(((await server(s.server.id)).lastActivity ?? 0) >= before, 'server last_activity moved');
-      assert.ok(((await user(s.user.id)).lastActivity ?? 0) >= before, 'user last_activity moved');
+      assert.ok(((await server(s.server.id)).lastActivityUs ?? 0) >= before * 1000, 'server last_activity moved');
+      assert.ok(((await user(s.user.id)).lastActivityUs ?? 0) >= before * 1000, 'user last_activity moved');
     }
-    assert.equal((await server(redirect.server.id)).lastActivity, null);
-    assert.equal((await user(redirect.user.id)).lastActivity, null);
+    assert.equal((await server(redirect.server.id)).lastActivityUs, null);
+    assert.equal((await user(redirect.user.id)).lastActivityUs, null);
   });
 });
 

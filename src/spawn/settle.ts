@@ -32,7 +32,7 @@ export async function settleSpawn(ctx: AppContext, input: SettleInput): Promise<
   const now = ctx.clock.now();
   const ready = await transition(ctx, {
     serverId: row.id, from: ['spawning'], spawnSeq: row.spawnSeq,
-    set: { state: 'running', readyAt: now, startedAt: row.startedAt ?? now, lastActivity: now, owner: null },
+    set: { state: 'running', readyAt: now, startedAt: row.startedAt ?? now, lastActivityUs: now * 1000, owner: null },
     event: { progress: 100, ready: true, message: `Server ready at ${prefix}` },
   });
   if (!ready) throw new SpawnError('cancelled', 'Spawn cancelled');

@@ -58,7 +58,7 @@ async function enqueue(ctx: AppContext, row: ServerRow, userOptions: Record<stri
     serverId: row.id, from: STOPPED_LIKE, spawnSeq: row.spawnSeq,
     set: {
       state: 'queued', spawnSeq: row.spawnSeq + 1, requestedAt: now, startedAt: now, readyAt: null, stoppedAt: null,
-      lastActivity: now, failure: null, url: null, backendRef: null, owner: null, backend: ctx.backend.kind,
+      lastActivityUs: now * 1000, failure: null, url: null, backendRef: null, owner: null, backend: ctx.backend.kind,
       ...(userOptions !== undefined ? { userOptions } : {}),
     },
     event: { progress: 0, message: 'Server requested' },

@@ -15,7 +15,7 @@ async function setup() {
   const t = await buildTestApp({ clock, config: { services: [{ name: 'svc', api_token: 'svc-token-1234', scopes: ['list:users'] }] } });
   const alice = await t.createUser('alice');
   const rows = async () => ({
-    user: (await t.db.query.users.findFirst({ where: eq(schema.users.id, alice.id) }))!.lastActivity,
+    user: (await t.db.query.users.findFirst({ where: eq(schema.users.id, alice.id) }))!.lastActivityUs,
     tokens: (await t.db.select().from(schema.tokens)).map((r) => r.lastActivity),
   });
   return { t, clock, alice, rows };
@@ -27,15 +27,15 @@ describe('noteTokenUse', () => {
     const token = await t.createToken(alice.id);
     const start = clock.now();
     await noteTokenUse(t.ctx, (await identityFromToken(t.ctx, token))!);
-    assert.deepEqual(await rows(), { user: start, tokens: [start] });
+    assert.deepEqual(await rows(), { user: start * 1000, tokens: [start] });
 
     clock.advance(29_999);
     assert.equal(noteTokenUse(t.ctx, (await identityFromToken(t.ctx, token))!), undefined, 'not due: no write at all');
-    assert.deepEqual(await rows(), { user: start, tokens: [start] });
+    assert.deepEqual(await rows(), { user: start * 1000, tokens: [start] });
 
     clock.advance(1);
     await noteTokenUse(t.ctx, (await identityFromToken(t.ctx, token))!);
-    assert.deepEqual(await rows(), { user: start + 30_000, tokens: [start + 30_000] });
+    assert.deepEqual(await rows(), { user: (start + 30_000) * 1000, tokens: [start + 30_000] });
   });
 
   test("a server token's use is not the user's activity", async () => {

@@ -29,5 +29,5 @@ async function touch(ctx: AppContext, tokenId: number, userId: number | undefine
   const res = await ctx.db.update(t).set({ lastActivity: now })
     .where(and(eq(t.id, tokenId), or(isNull(t.lastActivity), lte(t.lastActivity, now - ACTIVITY_RESOLUTION_MS))));
   // Server tokens act for the server, not the person (spec B.5): they do not count as user activity.
-  if (res.rowsAffected > 0 && userId !== undefined) await recordActivity({ ctx, input: { userId, at: now } });
+  if (res.rowsAffected > 0 && userId !== undefined) await recordActivity({ ctx, input: { userId, atUs: now * 1000 } });
 }

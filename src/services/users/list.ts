@@ -35,7 +35,7 @@ export async function listUsers({ ctx, input }: { ctx: AppContext; input: ListUs
   if (input.nameFilter) conds.push(sql`lower(${u.name}) like ${`%${escapeLike(input.nameFilter.toLowerCase())}%`} escape '\\'`);
   const where = conds.length ? and(...conds) : undefined;
 
-  const col = input.sort === 'name' ? u.name : input.sort === 'last_activity' ? u.lastActivity : u.id;
+  const col = input.sort === 'name' ? u.name : input.sort === 'last_activity' ? u.lastActivityUs : u.id;
   // SQLite puts NULLs first ascending and last descending, as JupyterHub's explicit ordering does.
   const order = input.descending ? [desc(col), desc(u.id)] : [asc(col), asc(u.id)];
   const [users, totals] = await Promise.all([
