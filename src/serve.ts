@@ -59,7 +59,11 @@ export async function runRoles(roles: readonly Role[], opts: { configFile?: stri
 /** The command line's entry: runs until SIGTERM/SIGINT, then closes the roles and exits 0. */
 export async function serveUntilSignalled(roles: readonly Role[], opts: { configFile?: string | undefined }): Promise<void> {
   const running = await runRoles(roles, opts);
+  // Every timer and listener of the roles is unref'd (tests run them in-process): this keeps a
+  // process alive, notably `berth worker`, which listens for nothing but wake-ups.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   const shutdown = (signal: string) => {
+    clearInterval(keepAlive);
     running.rt.ctx.log.info('shutting down; user servers keep running', { signal });
     void running.close().finally(() => process.exit(0));
   };

@@ -9,7 +9,7 @@ import { FakeBackend } from '../backends/fake/index.ts';
 import type { ProgressFn, ServerSpec } from '../backends/types.ts';
 import { requestSpawn } from '../services/servers/request-spawn.ts';
 import { waitForServer } from '../services/servers/wait.ts';
-import { reconcileServers } from '../services/servers/reconcile.ts';
+import { INTERRUPTED, reconcileServers } from '../services/servers/reconcile.ts';
 import { SpawnRunner } from './runner.ts';
 
 /** Counts start() calls in flight. */
@@ -80,13 +80,15 @@ describe('SpawnRunner', () => {
     await t.runner.close();
     const row = (await t.db.query.servers.findFirst({ where: eq(schema.servers.id, server.id) }))!;
     assert.equal(row.state, 'spawning', 'left for reconcile');
+    assert.equal(row.owner, t.ctx.instanceId, 'the spawn records which process ran it');
     assert.equal(fake.calls.filter((c) => c.op === 'stop').length, 0);
     assert.deepEqual(await reconcileServers(t.ctx), { adopted: 0, stopped: 0, failed: 1 });
     const after = (await t.db.query.servers.findFirst({ where: eq(schema.servers.id, server.id) }))!;
     assert.equal(after.state, 'failed');
-    assert.deepEqual(after.failure, { reason: 'interrupted', message: 'interrupted by a Berth restart' });
+    assert.deepEqual(after.failure, INTERRUPTED);
+    assert.equal(after.owner, null, 'nobody owns a failed spawn');
     const events = await t.db.select().from(schema.serverEvents).where(eq(schema.serverEvents.serverId, server.id));
-    assert.equal(events.at(-1)?.message, 'Spawn failed: interrupted by a Berth restart');
+    assert.equal(events.at(-1)?.message, `Spawn failed: ${INTERRUPTED.message}`);
     assert.equal(events.at(-1)?.failed, true);
   });
 });

@@ -15,10 +15,10 @@ import { silentLogger } from '../../src/log.ts';
 import { hashToken, newToken, tokenPrefix } from '../../src/auth/tokens.ts';
 import type { Backend } from '../../src/backends/types.ts';
 import { SpawnRunner } from '../../src/spawn/runner.ts';
-import { newInstanceId } from '../../src/instance.ts';
 
 let root: string | undefined;
 let dbCount = 0;
+let instances = 0; // ids with no PID namespace: never judged gone early, so in-process workers don't steal
 function tmpRoot() {
   if (!root) {
     const dir = mkdtempSync(join(tmpdir(), 'berth-test-'));
@@ -40,15 +40,25 @@ export function testClock(start = Date.UTC(2026, 10, 22, 1, 0, 0)): TestClock {
  * does not poll the database, so rows a test inserts as 'queued' stay queued. `close()` stops the
  * runner and the backend; it also runs by itself after the test that built the app.
  */
-export async function buildTestApp(opts: { config?: ConfigInput; clock?: Clock; backend?: Backend; runner?: boolean } = {}) {
+export interface TestAppOptions {
+  config?: ConfigInput;
+  clock?: Clock;
+  backend?: Backend;
+  runner?: boolean;
+  /** Open this database file instead of a new one (another "process" on the same database). */
+  dbFile?: string;
+}
+
+export async function buildTestApp(opts: TestAppOptions = {}) {
   const config = configSchema.parse({ backend: 'fake', spawner: { image: 'fake' }, auth: { shared_password: 'correct horse', admin_password: 'admin secret pw', allow_all: true }, ...opts.config });
   // A temporary file, not ':memory:': libSQL hands the in-memory connection to the first
   // transaction and later queries would see a fresh, empty database.
-  const db = await openDb(`file:${join(tmpRoot(), `db-${++dbCount}.sqlite`)}`);
+  const dbFile = opts.dbFile ?? join(tmpRoot(), `db-${++dbCount}.sqlite`);
+  const db = await openDb(`file:${dbFile}`);
   const backend = opts.backend ?? new FakeBackend();
   const ctx: AppContext = {
     config, db, backend, clock: opts.clock ?? { now: () => Date.now() }, log: silentLogger,
-    events: new EventEmitter(), hubUrl: 'http://127.0.0.1:8000', instanceId: newInstanceId(),
+    events: new EventEmitter(), hubUrl: 'http://127.0.0.1:8000', instanceId: `test:${++instances}`,
   };
   ctx.events.setMaxListeners(0);
   const app = createApp(ctx);
@@ -79,5 +89,5 @@ export async function buildTestApp(opts: { config?: ConfigInput; clock?: Clock; 
     return app.request(path, { ...init, headers });
   };
 
-  return { app, ctx, db, backend, config, createUser, createToken, request, runner, close };
+  return { app, ctx, db, dbFile, backend, config, createUser, createToken, request, runner, close };
 }

@@ -11,7 +11,7 @@ import { routesVersion } from '../../state/routes.ts';
 import { buildServerSpec } from '../../spawn/spec.ts';
 import { requestSpawn } from './request-spawn.ts';
 import { waitForServer } from './wait.ts';
-import { reconcileServers } from './reconcile.ts';
+import { INTERRUPTED, reconcileServers } from './reconcile.ts';
 
 type T = Awaited<ReturnType<typeof buildTestApp>>;
 const fake = (t: T) => t.backend as FakeBackend;
@@ -58,14 +58,14 @@ describe('reconcileServers', () => {
     assert.equal(fake(t).servers.size, 0);
   });
 
-  test('a spawn interrupted before start() returned fails with "interrupted by a Berth restart"', async () => {
+  test('a spawn whose worker stopped before start() returned fails as interrupted', async () => {
     const t = await buildTestApp({ runner: false });
     const user = await t.createUser('alice');
     const [r] = await t.db.insert(schema.servers).values({ userId: user.id, name: '', state: 'spawning', spawnSeq: 3 }).returning();
     assert.deepEqual(await reconcileServers(t.ctx), { adopted: 0, stopped: 0, failed: 1 });
     const after = await row(t, r!.id);
     assert.equal(after.state, 'failed');
-    assert.equal(after.failure?.message, 'interrupted by a Berth restart');
+    assert.deepEqual(after.failure, INTERRUPTED);
   });
 
   test('a spawn interrupted during its ready check is checked again in the background and becomes running', async () => {
