@@ -7,5 +7,6 @@ CREATE TABLE `health_checks` (
 );
 --> statement-breakpoint
 ALTER TABLE `servers` ADD `owner` text;--> statement-breakpoint
+ALTER TABLE `servers` ADD `state_since` integer;--> statement-breakpoint
 ALTER TABLE `leases` ADD `acquired_at` integer;--> statement-breakpoint
 ALTER TABLE `leases` ADD `wake_url` text;

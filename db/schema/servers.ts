@@ -38,8 +38,13 @@ export const servers = sqliteTable(
     /** Microseconds since the epoch, UTC (the other timestamps are milliseconds). */
     lastActivityUs: integer('last_activity_us'),
     failure: text('failure', { mode: 'json' }).$type<ServerFailure>(),
-    /** The worker process (its lease holder id) running the spawn in flight; null when none does. */
+    /**
+     * The process (instance id) driving what is under way: the worker running a spawn, or the api
+     * process stopping a server; null when nothing is under way.
+     */
     owner: text('owner'),
+    /** When the row entered its current state (set by every transition). */
+    stateSince: integer('state_since'),
   },
   (t) => [uniqueIndex('servers_user_name').on(t.userId, t.name), index('servers_state').on(t.state)],
 );

@@ -123,6 +123,8 @@ export const workerSchema = z
     port: z.number().int().min(0).max(65535).default(0),
     /** Seconds between deletions of expired tokens, OAuth codes and login sessions. */
     expire_every: seconds.default(600),
+    /** Seconds between reconciliations of the database with the backend (also done when a worker takes the lease). */
+    reconcile_every: seconds.default(60),
   })
   .strict();
 

@@ -43,11 +43,13 @@ export async function startProxy(rt: Runtime, hub: { listener?: RequestListener 
   await listen(main, ip, port, 'BERTH_IP / BERTH_PORT or hub.ip / hub.port');
   for (const [i, addr] of reach.extraListen.entries()) await listen(servers[i + 1]!, addr.host, addr.port, 'hub.hub_connect_url, or docker.network');
 
-  const outcome = await checkListener(rt);
-  await recordCheck(ctx, 'hub-listener', outcome).catch((e: unknown) => ctx.log.warn('could not record the hub-listener check', { error: String(e) }));
-  const line = `berth: ${reach.description}: ${outcome.message}`;
-  if (outcome.ok === false) console.error(line);
-  else console.log(line);
+  // In the background: with the api in another process the answer waits for the api to be up.
+  void checkListener(rt).then(async (outcome) => {
+    await recordCheck(ctx, 'hub-listener', outcome).catch((e: unknown) => ctx.log.warn('could not record the hub-listener check', { error: String(e) }));
+    const line = `berth: ${reach.description}: ${outcome.message}`;
+    if (outcome.ok === false) console.error(line);
+    else console.log(line);
+  });
 
   return {
     url: httpUrl(ip, port, base_url),
@@ -71,7 +73,7 @@ async function checkListener(rt: Runtime): Promise<CheckOutcome> {
   if (!addr) return { ok: null, message: `Berth listens on every address (hub.ip ${ctx.config.hub.ip}); checked from a container only` };
   const url = `${httpUrl(addr.host, addr.port, ctx.config.hub.base_url)}hub/api/`;
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    const res = await fetch(url, { signal: AbortSignal.timeout(20_000) });
     const text = await res.text();
     if (res.ok && text.includes('"version"')) return { ok: true, message: `the hub API answers at ${url}` };
     return { ok: false, message: `the hub API at ${url} answered ${res.status}, not its version; set hub.hub_connect_url to an address containers can reach` };

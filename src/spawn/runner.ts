@@ -12,7 +12,7 @@ import { serverPrefix } from '../names.ts';
 import { addEvent, casServer, IN_FLIGHT, notify, transition } from '../state/server.ts';
 import { issueServerCredentials } from './credentials.ts';
 import { buildServerSpec } from './spec.ts';
-import { failSpawn, settleSpawn, watchForStop } from './settle.ts';
+import { failSpawn, resumeSpawn, settleSpawn, watchForStop } from './settle.ts';
 
 export interface RunnerOptions {
   /** How often to look for work queued by other processes; 0 = only on 'spawn-requested' (tests). Default 1000 ms. */
@@ -46,11 +46,6 @@ export class SpawnRunner {
   /** Spawns in flight in this process. */
   get active(): number {
     return this.flights.size;
-  }
-
-  /** Whether this runner is driving the spawn of `serverId` now. */
-  has(serverId: number): boolean {
-    return this.flights.has(serverId);
   }
 
   start(): void {
@@ -102,10 +97,23 @@ export class SpawnRunner {
     }
   }
 
+  /**
+   * Carries on the ready check of a spawn adopted from a worker that stopped (its server already
+   * runs), as a flight of this runner: it counts toward the limit and is abandoned by close().
+   */
+  resume(row: ServerRow, userName: string): void {
+    if (this.closed || this.flights.has(row.id)) return;
+    this.track(row, (flight) => resumeSpawn(this.ctx, row, userName, flight.controller, () => flight.abandoned));
+  }
+
   private launch(row: ServerRow): void {
+    this.track(row, (flight) => this.run(row, flight));
+  }
+
+  private track(row: ServerRow, work: (flight: Flight) => Promise<void>): void {
     const flight: Flight = { controller: new AbortController(), abandoned: false, timedOut: false, lastProgress: 0, writes: Promise.resolve(), done: Promise.resolve() };
     this.flights.set(row.id, flight);
-    flight.done = this.run(row, flight)
+    flight.done = work(flight)
       .catch((err) => this.ctx.log.error('spawn runner error', { serverId: row.id, error: String(err), stack: (err as Error).stack }))
       .finally(() => {
         this.flights.delete(row.id);

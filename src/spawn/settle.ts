@@ -1,7 +1,10 @@
 // The end of a spawn, shared by the runner and by reconcile (a spawn interrupted by a restart):
 // the ready check, then spawning → running with the final event; or the failure path (stop what was
 // started, delete the credentials, failed with the log tail); or, when a stop arrived, the cancel.
+import { and, eq, max } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
+import { schema } from '../../db/client.ts';
+import { serverPrefix } from '../names.ts';
 import type { ServerRow } from '../../db/schema/index.ts';
 import type { ServerFailure } from '../../db/schema/servers.ts';
 import type { BackendRef } from '../backends/types.ts';
@@ -74,6 +77,25 @@ export async function failSpawn(ctx: AppContext, row: ServerRow, ref: BackendRef
   if (!failed) {
     const again = await findServerRow(ctx.db, row.id);
     if (again?.state === 'stopping' && again.spawnSeq === row.spawnSeq) await finishStop(ctx, { ...again, backendRef: null }, { cancelled: true });
+  }
+}
+
+/**
+ * A spawn whose server was started by a worker that stopped: its ready check runs again (from the
+ * progress already reached), then running — or failed, unless `abandoned()` says to leave it as it is.
+ */
+export async function resumeSpawn(ctx: AppContext, row: ServerRow, user: string, controller = new AbortController(), abandoned = () => false): Promise<void> {
+  const unwatch = watchForStop(ctx, row, controller);
+  try {
+    const [last] = await ctx.db.select({ p: max(schema.serverEvents.progress) }).from(schema.serverEvents)
+      .where(and(eq(schema.serverEvents.serverId, row.id), eq(schema.serverEvents.spawnSeq, row.spawnSeq)));
+    const prefix = serverPrefix(ctx.config.hub.base_url, user, row.name);
+    await settleSpawn(ctx, { row, prefix, ref: row.backendRef!, url: row.url!, lastProgress: last?.p ?? 0, signal: controller.signal });
+  } catch (err) {
+    if (abandoned()) return;
+    await failSpawn(ctx, row, row.backendRef ?? undefined, err).catch((e) => ctx.log.error('could not fail an adopted spawn', { serverId: row.id, error: String(e) }));
+  } finally {
+    unwatch();
   }
 }
 

@@ -132,8 +132,9 @@ export interface TransitionInput {
  */
 export async function transition(ctx: AppContext, input: TransitionInput): Promise<ServerRow | undefined> {
   const routes = isReady(input.set.state) || input.from.some(isReady);
+  const set = { ...input.set, stateSince: ctx.clock.now() };
   const row = await ctx.db.transaction(async (tx) => {
-    const updated = await casServer(tx, input.serverId, input.from, input.set, input.spawnSeq);
+    const updated = await casServer(tx, input.serverId, input.from, set, input.spawnSeq);
     if (!updated) return undefined;
     if (input.event) await addEvent(tx, updated.id, updated.spawnSeq, input.event, ctx.clock.now());
     if (input.revoke) await revokeServerCredentials(tx, updated.id);

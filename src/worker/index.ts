@@ -33,11 +33,12 @@ export async function startWorker(ctx: AppContext): Promise<WorkerRole> {
     const from = result.takenFrom;
     ctx.log.info('worker: holding the lease; this process runs spawns and jobs', { instance: ctx.instanceId, ...(from ? { takenFrom: from.holder, lapsed: from.lapsed } : {}) });
     await recordAudit(ctx, { actor: `worker:${ctx.instanceId}`, action: 'worker.lease', target: 'acquired', detail: from ? { from: from.holder, lapsed: from.lapsed } : {} });
-    const counts = await reconcileServers(ctx);
+    const next = new SpawnRunner(ctx);
+    runner = next;
+    const counts = await reconcileServers(ctx, { resume: (row, user) => next.resume(row, user) });
     ctx.log.info('reconciled servers', counts);
-    if (!keeper.acting) return; // lost while reconciling
-    runner = new SpawnRunner(ctx);
-    runner.start();
+    if (!keeper.acting) return; // lost while reconciling: end() closes it
+    next.start();
     void proveReach(ctx);
   };
   const end = async (reason: string) => {
@@ -48,7 +49,10 @@ export async function startWorker(ctx: AppContext): Promise<WorkerRole> {
   };
 
   const keeper = new LeaseKeeper(ctx, { acquired: (r) => then(() => begin(r)), lost: (why) => then(() => end(why)) }, () => wake.url);
-  const stopJobs = scheduleJobs(ctx, () => keeper.acting);
+  const stopJobs = scheduleJobs(ctx, {
+    acting: () => keeper.acting,
+    resume: (row, user) => runner?.resume(row, user),
+  });
   keeper.start();
 
   return {

@@ -6,6 +6,7 @@ import { lt, and, isNotNull } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
 import { schema } from '../../db/client.ts';
 import { recordAudit } from '../services/audit/record.ts';
+import { reconcileServers, type ReconcileOptions } from '../services/servers/reconcile.ts';
 
 /** Deletes expired tokens, OAuth codes and login sessions (expired rows are already invisible to lookups). */
 export async function purgeExpired(ctx: AppContext): Promise<Record<string, number>> {
@@ -19,22 +20,30 @@ export async function purgeExpired(ctx: AppContext): Promise<Record<string, numb
 interface JobSpec {
   name: string;
   everySeconds: number;
-  run(ctx: AppContext): Promise<Record<string, unknown>>;
+  run(): Promise<Record<string, unknown>>;
 }
 
-const jobSpecs = (ctx: AppContext): JobSpec[] => [
-  { name: 'expire', everySeconds: ctx.config.worker.expire_every, run: purgeExpired },
+export interface JobHooks extends ReconcileOptions {
+  /** Asked at each run: only the lease holder acts. */
+  acting(): boolean;
+}
+
+const jobSpecs = (ctx: AppContext, hooks: JobHooks): JobSpec[] => [
+  { name: 'expire', everySeconds: ctx.config.worker.expire_every, run: () => purgeExpired(ctx) },
+  // After a crash of a process that was stopping a server, or containers that died behind Berth's back.
+  { name: 'reconcile', everySeconds: ctx.config.worker.reconcile_every, run: async () => ({ ...(await reconcileServers(ctx, { periodic: true, resume: hooks.resume })) }) },
 ];
 
-/** Schedules every job; `acting()` is asked at each run. Returns the function that stops them. */
-export function scheduleJobs(ctx: AppContext, acting: () => boolean): () => void {
-  const jobs = jobSpecs(ctx).map((spec) =>
+/** Schedules every job. Returns the function that stops them. */
+export function scheduleJobs(ctx: AppContext, hooks: JobHooks): () => void {
+  const { acting } = hooks;
+  const jobs = jobSpecs(ctx, hooks).map((spec) =>
     // Every second, at least `everySeconds` apart: croner's own clock, so runs line up across processes.
     new Cron('* * * * * *', { interval: spec.everySeconds, protect: true, unref: true }, async (self: Cron) => {
       if (!acting()) return;
       const scheduled = (self.currentRun() ?? new Date()).toISOString();
       try {
-        const result = await spec.run(ctx);
+        const result = await spec.run();
         await recordAudit(ctx, { actor: `worker:${ctx.instanceId}`, action: 'worker.job', target: spec.name, detail: { scheduled, ...result } });
       } catch (err) {
         ctx.log.warn('worker: job failed', { job: spec.name, error: String(err) });

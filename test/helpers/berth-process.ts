@@ -22,8 +22,22 @@ export interface BerthProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startBerth(opts: { configFile: string; port: number; env?: Record<string, string>; logFile?: string; timeoutMs?: number }): Promise<BerthProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--config', opts.configFile], {
+export interface StartOptions {
+  configFile: string;
+  /** The port its origin names (the proxy's, or the api's when it runs alone). */
+  port: number;
+  /** serve (default), api, proxy or worker. */
+  role?: 'serve' | 'api' | 'proxy' | 'worker';
+  env?: Record<string, string>;
+  logFile?: string;
+  timeoutMs?: number;
+}
+
+export async function startBerth(opts: StartOptions): Promise<BerthProcess> {
+  const role = opts.role ?? 'serve';
+  // What each role prints once it is up.
+  const readyLine = role === 'worker' ? 'berth: worker running' : 'berth: listening on';
+  const child = spawn(process.execPath, [BIN, role, '--config', opts.configFile], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -36,7 +50,7 @@ export async function startBerth(opts: { configFile: string; port: number; env?:
   await new Promise<void>((resolve, reject) => {
     const deadline = setTimeout(() => reject(new Error(`berth did not start within ${opts.timeoutMs ?? 30000} ms:\n${out}`)), opts.timeoutMs ?? 30000);
     const check = () => {
-      if (out.includes('berth: listening on')) { clearTimeout(deadline); child.stdout!.off('data', check); resolve(); }
+      if (out.includes(readyLine)) { clearTimeout(deadline); child.stdout!.off('data', check); resolve(); }
     };
     child.stdout!.on('data', check);
     child.once('exit', (code) => { clearTimeout(deadline); reject(new Error(`berth exited with ${code}:\n${out}`)); });

@@ -3,7 +3,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { eq } from 'drizzle-orm';
-import { buildTestApp } from '../../../test/helpers/app.ts';
+import { buildTestApp, testClock } from '../../../test/helpers/app.ts';
 import { schema } from '../../../db/client.ts';
 import { FakeBackend } from '../../backends/fake/index.ts';
 import { findToken } from '../../auth/identity.ts';
@@ -11,7 +11,7 @@ import { routesVersion } from '../../state/routes.ts';
 import { buildServerSpec } from '../../spawn/spec.ts';
 import { requestSpawn } from './request-spawn.ts';
 import { waitForServer } from './wait.ts';
-import { INTERRUPTED, reconcileServers } from './reconcile.ts';
+import { INTERRUPTED, reconcileServers, STOP_OVERDUE_MS } from './reconcile.ts';
 
 type T = Awaited<ReturnType<typeof buildTestApp>>;
 const fake = (t: T) => t.backend as FakeBackend;
@@ -110,5 +110,29 @@ describe('reconcileServers', () => {
     const left = await fake(t).list();
     assert.deepEqual(left.map((l) => `${l.user}/${l.serverName}`), ['alice/']);
     assert.equal((await row(t, id)).state, 'running');
+  });
+
+  test('a periodic pass leaves this process\'s own spawn alone; the pass at taking the lease does not', async () => {
+    const t = await buildTestApp({ runner: false });
+    const user = await t.createUser('alice');
+    const [r] = await t.db.insert(schema.servers).values({ userId: user.id, name: '', state: 'spawning', spawnSeq: 1, owner: t.ctx.instanceId }).returning();
+    assert.deepEqual(await reconcileServers(t.ctx, { periodic: true }), { adopted: 0, stopped: 0, failed: 0 });
+    assert.equal((await row(t, r!.id)).state, 'spawning');
+    assert.deepEqual(await reconcileServers(t.ctx), { adopted: 0, stopped: 0, failed: 1 });
+  });
+
+  test('a stop under way in another live process is left to it until overdue; a dead one\'s is finished', async () => {
+    const clock = testClock();
+    const { t, id } = await runningServer();
+    t.ctx.clock = clock;
+    const live = 'another-host:1:2:abcdef';
+    await t.db.update(schema.servers).set({ state: 'stopping', owner: live, stateSince: clock.now() }).where(eq(schema.servers.id, id));
+    assert.deepEqual(await reconcileServers(t.ctx, { periodic: true }), { adopted: 0, stopped: 0, failed: 0 });
+    assert.equal((await row(t, id)).state, 'stopping');
+    clock.advance(STOP_OVERDUE_MS + 1);
+    assert.deepEqual(await reconcileServers(t.ctx, { periodic: true }), { adopted: 0, stopped: 1, failed: 0 });
+    const r = await row(t, id);
+    assert.equal(r.state, 'stopped');
+    assert.equal(r.owner, null);
   });
 });

@@ -3,21 +3,29 @@
 // spawns whose worker died are adopted when their server already runs and failed otherwise,
 // half-finished stops finished, and containers no active row owns stopped (their volumes stay).
 // Runs under the worker lease when a worker takes it, before its runner starts.
-import { and, eq, inArray, max } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import type { AppContext } from '../../context.ts';
+import { instanceIsGone } from '../../instance.ts';
 import { schema } from '../../../db/client.ts';
 import type { ServerRow } from '../../../db/schema/index.ts';
-import { serverPrefix } from '../../names.ts';
 import { bumpRoutes } from '../../state/routes.ts';
 import { ACTIVE, BACKED, casServer, stoppedFields, transition } from '../../state/server.ts';
-import { failSpawn, settleSpawn, watchForStop } from '../../spawn/settle.ts';
+import { failSpawn, resumeSpawn } from '../../spawn/settle.ts';
 import { finishStop } from './finish-stop.ts';
 
 export const INTERRUPTED = { reason: 'interrupted', message: 'Spawn interrupted: the Berth worker running it stopped; start the server again' };
 
+/** A stop still under way after this long is taken over even when the process doing it may live. */
+export const STOP_OVERDUE_MS = 2 * 60_000;
+
 export interface ReconcileOptions {
-  /** Spawns running in this process right now: left alone (default: none, as when a worker takes the lease). */
-  inFlight?: (serverId: number) => boolean;
+  /**
+   * A pass of the worker that holds the lease already: rows this process owns are in flight here and
+   * left alone. Without it (the pass when a worker takes the lease, its runner fresh) they are not.
+   */
+  periodic?: boolean;
+  /** Who carries on the ready check of an adopted spawn (the worker's runner); default: in the background here. */
+  resume?: (row: ServerRow, user: string) => void;
 }
 
 export async function reconcileServers(ctx: AppContext, opts: ReconcileOptions = {}): Promise<{ adopted: number; stopped: number; failed: number }> {
@@ -28,7 +36,7 @@ export async function reconcileServers(ctx: AppContext, opts: ReconcileOptions =
   const rows = await ctx.db.select({ row: s, user: u.name }).from(s).innerJoin(u, eq(u.id, s.userId))
     .where(inArray(s.state, [...BACKED]));
   for (const { row, user } of rows) {
-    if (opts.inFlight?.(row.id)) continue;
+    if (!mayAct(ctx, row, opts.periodic === true)) continue;
     try {
       const status = row.backendRef ? (await ctx.backend.poll(row.backendRef)).status : 'missing';
       if (row.state === 'running') {
@@ -45,7 +53,8 @@ export async function reconcileServers(ctx: AppContext, opts: ReconcileOptions =
         if (adopted) {
           counts.adopted++;
           ctx.log.info('adopted a spawn whose worker stopped', { user, server: row.name, previousOwner: row.owner });
-          void resumeSpawn(ctx, adopted, user);
+          if (opts.resume) opts.resume(adopted, user);
+          else void resumeSpawn(ctx, adopted, user);
         } else {
           if (status === 'exited') await ctx.backend.stop(row.backendRef!);
           await failSpawn(ctx, row, undefined, INTERRUPTED);
@@ -67,20 +76,12 @@ export async function reconcileServers(ctx: AppContext, opts: ReconcileOptions =
   return counts;
 }
 
-/** A spawn whose server was started by a worker that stopped: its ready check runs again in the background. */
-async function resumeSpawn(ctx: AppContext, row: ServerRow, user: string): Promise<void> {
-  const controller = new AbortController();
-  const unwatch = watchForStop(ctx, row, controller);
-  try {
-    const [last] = await ctx.db.select({ p: max(schema.serverEvents.progress) }).from(schema.serverEvents)
-      .where(and(eq(schema.serverEvents.serverId, row.id), eq(schema.serverEvents.spawnSeq, row.spawnSeq)));
-    const prefix = serverPrefix(ctx.config.hub.base_url, user, row.name);
-    await settleSpawn(ctx, { row, prefix, ref: row.backendRef!, url: row.url!, lastProgress: last?.p ?? 0, signal: controller.signal });
-  } catch (err) {
-    await failSpawn(ctx, row, row.backendRef ?? undefined, err).catch((e) => ctx.log.error('could not fail an adopted spawn', { serverId: row.id, error: String(e) }));
-  } finally {
-    unwatch();
-  }
+/** Whether this pass may act on a row another actor may be working on right now. */
+function mayAct(ctx: AppContext, row: ServerRow, periodic: boolean): boolean {
+  if (row.owner === ctx.instanceId) return !periodic;
+  if (row.state !== 'stopping' || !row.owner) return true; // spawns are only ever run by the lease holder: this one
+  // A stop under way in another process (an api): once that process is gone, or the stop is overdue.
+  return instanceIsGone(row.owner, ctx.instanceId) || ctx.clock.now() - (row.stateSince ?? 0) > STOP_OVERDUE_MS;
 }
 
 /** Containers the backend manages that no active row owns (matched by their user/server labels). */

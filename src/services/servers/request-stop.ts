@@ -59,7 +59,8 @@ async function beginStop(ctx: AppContext, row: ServerRow): Promise<boolean> {
       return !!moved;
     }
     case 'running': {
-      const stopping = await transition(ctx, { serverId: row.id, from: ['running'], set: { state: 'stopping' } });
+      // owner: this process does the stop; reconcile leaves it alone while this process lives
+      const stopping = await transition(ctx, { serverId: row.id, from: ['running'], set: { state: 'stopping', owner: ctx.instanceId } });
       if (!stopping) return false;
       void finishStop(ctx, stopping).catch((err) => ctx.log.error('stop failed', { serverId: row.id, error: String(err) }));
       return true;
