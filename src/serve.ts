@@ -54,7 +54,7 @@ export async function serve(opts: { configFile?: string | undefined }) {
   for (const [i, addr] of reach.extraListen.entries()) await listen(servers[i + 1]!, addr.host, addr.port);
 
   const url = `http://${config.hub.ip.includes(':') ? `[${config.hub.ip}]` : config.hub.ip}:${config.hub.port}${config.hub.base_url}`;
-  console.log(`berth: listening on ${url} (config: ${source}, backend: ${backend.kind}, hub API for servers: ${reach.hubUrl})`);
+  console.log(`berth: listening on ${url} (config: ${source}, backend: ${backend.kind}, ${reach.description})`);
   if (generated) {
     console.log(`berth: generated the admin password (shown only this once): log in at ${url}hub/login as "${config.auth.admin_users[0] ?? 'admin'}" with password: ${generated}`);
   }

@@ -54,8 +54,13 @@ export type ProgressFn = (progress: number, message: string) => void;
 export interface HubReach {
   /** Base URL the servers use for the hub, e.g. http://host.docker.internal:8000 (no trailing slash). */
   hubUrl: string;
-  /** Extra addresses Berth must listen on for the hub API (e.g. the Docker bridge gateway). */
+  /** Extra addresses Berth must listen on for the hub API (e.g. this machine's address on the Docker bridge). */
   extraListen: { host: string; port: number }[];
+  /**
+   * One line for the start-up log saying how containers reach the hub, e.g. "containers reach the hub
+   * at http://host.docker.internal:8000 (172.17.0.1 on docker0)", or why they will likely not.
+   */
+  description: string;
 }
 
 export interface Backend {

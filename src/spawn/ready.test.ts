@@ -11,7 +11,7 @@ import type { Backend, PollResult } from '../backends/types.ts';
 function backendWith(poll: () => PollResult, logs = 'last lines'): Backend {
   return {
     kind: 'test', bindIp: '127.0.0.1',
-    init: async () => ({ hubUrl: '', extraListen: [] }),
+    init: async () => ({ hubUrl: '', extraListen: [], description: '' }),
     start: async () => { throw new Error('unused'); },
     stop: async () => {}, list: async () => [],
     poll: async () => poll(), logs: async () => logs,

@@ -1,10 +1,10 @@
 // The docker backend against the real engine: the shared contract suite with berth-test/tiny, then
-// what only Docker has (labels, the home volume, stale containers, limits, pull policy, hub reach).
-// Everything is named berthtest-<random> and labelled berth.test=1, and removed by label afterwards.
+// what only Docker has (labels, the home volume, stale containers, limits, pull policy, hub reach). Everything is named berthtest-<random> and labelled berth.test=1, and removed afterwards.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { BlockList, isIPv4 } from 'node:net';
 import Docker from 'dockerode';
 import { backendContract } from '../contract/backend.contract.ts';
 import { closedPort } from '../../src/backends/fake/index.ts';
@@ -47,6 +47,7 @@ async function removeRunObjects() {
   for (const c of await docker.listContainers({ all: true, filters: { name: [PREFIX] } })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
   const { Volumes } = await docker.listVolumes({ filters: { label: ['berth.test=1'] } });
   for (const v of Volumes ?? []) if (v.Name.startsWith(PREFIX)) await docker.getVolume(v.Name).remove().catch(() => {});
+  for (const n of await docker.listNetworks({ filters: { name: [PREFIX] } })) await docker.getNetwork(n.Id).remove().catch(() => {});
 }
 
 async function exec(containerId: string, script: string): Promise<string> {
@@ -188,22 +189,81 @@ describe('docker backend: docker-specific', () => {
     });
   });
 
-  test('hub reach on the host: host.docker.internal + a listener on the bridge gateway reach the hub from a container', async () => {
-    const gateway = (await docker.getNetwork('bridge').inspect()).IPAM?.Config?.[0]?.Gateway as string;
+
+  test('hub reach on the host (default bridge, Gateway field or not): Berth listens on docker0\'s address, which a container reaches as host.docker.internal', async () => {
+    const bridge = await docker.getNetwork('bridge').inspect() as NetworkJson;
+    const iface = bridge.Options?.['com.docker.network.bridge.name'] ?? 'docker0';
     const hubPort = await closedPort();
     const reachBackend = new DockerBackend(testConfig(), silentLogger);
     const reach = await reachBackend.init({ port: hubPort });
-    assert.deepEqual(reach, { hubUrl: `http://host.docker.internal:${hubPort}`, extraListen: [{ host: gateway, port: hubPort }] });
-    const hub: Server = createServer((_req, res) => res.end('berth-hub-ok'));
-    await new Promise<void>((r) => hub.listen(hubPort, gateway, r));
+    assert.equal(reach.hubUrl, `http://host.docker.internal:${hubPort}`);
+    const address = reach.extraListen[0]?.host ?? '';
+    assert.deepEqual(reach.extraListen, [{ host: address, port: hubPort }], reach.description);
+    assert.ok(inSubnets(address, bridge), `${address} is in the bridge's subnet`);
+    assert.equal(reach.description, `containers reach the hub at ${reach.hubUrl} (${address} on ${iface})`);
+    const hub = await hubServer(address, hubPort);
     try {
       const { ref } = await reachBackend.start(tinySpec(user()), noProgress);
+      const info = await docker.getContainer(String(ref.id)).inspect();
+      assert.deepEqual(info.HostConfig.ExtraHosts, [`host.docker.internal:${address}`], 'the name containers use is the address Berth listens on');
       assert.equal(await exec(String(ref.id), `wget -qO- ${reach.hubUrl}/`), 'berth-hub-ok');
       await reachBackend.stop(ref);
     } finally {
-      await new Promise<void>((r) => hub.close(() => r()));
+      await closeServer(hub);
     }
     const connect = await reachBackend.init({ port: hubPort, connectUrl: 'http://hub.example:8081' });
-    assert.deepEqual(connect, { hubUrl: 'http://hub.example:8081', extraListen: [] });
+    assert.deepEqual(connect, { hubUrl: 'http://hub.example:8081', extraListen: [], description: 'containers reach the hub at http://hub.example:8081 (hub.hub_connect_url)' });
   });
+
+  test('hub reach on the host with docker.network: that network\'s own bridge address, reached from a container on it', async () => {
+    const name = `${PREFIX}-net`;
+    const net = await (await docker.createNetwork({ Name: name, Labels: { 'berth.test': '1' } })).inspect() as NetworkJson;
+    const hubPort = await closedPort();
+    const netBackend = new DockerBackend(testConfig({ network: name }), silentLogger);
+    const reach = await netBackend.init({ port: hubPort });
+    const address = reach.extraListen[0]?.host ?? '';
+    assert.deepEqual(reach.extraListen, [{ host: address, port: hubPort }], reach.description);
+    assert.ok(inSubnets(address, net), `${address} is in ${name}'s subnet`);
+    const gateway = net.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
+    if (gateway) assert.equal(address, gateway);
+    // Read from the bridge interface itself, which has no carrier yet (no container on it): not from the Gateway field.
+    assert.equal(reach.description, `containers reach the hub at ${reach.hubUrl} (${address} on br-${net.Id.slice(0, 12)})`);
+    const hub = await hubServer(address, hubPort);
+    try {
+      const { ref } = await netBackend.start(tinySpec(user()), noProgress);
+      const info = await docker.getContainer(String(ref.id)).inspect();
+      assert.deepEqual(Object.keys(info.NetworkSettings.Networks), [name]);
+      assert.deepEqual(info.HostConfig.ExtraHosts, [`host.docker.internal:${address}`]);
+      assert.equal(await exec(String(ref.id), `wget -qO- ${reach.hubUrl}/`), 'berth-hub-ok');
+      await netBackend.stop(ref);
+    } finally {
+      await closeServer(hub);
+    }
+  });
+
 });
+
+interface NetworkJson { Id: string; Options?: Record<string, string>; IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] } }
+
+function inSubnets(ip: string, net: NetworkJson): boolean {
+  const list = new BlockList();
+  for (const c of net.IPAM?.Config ?? []) {
+    const [base, bits] = (c.Subnet ?? '').split('/');
+    if (base && isIPv4(base)) list.addSubnet(base, Number(bits), 'ipv4');
+  }
+  return isIPv4(ip) && list.check(ip, 'ipv4');
+}
+
+/** Stands in for Berth's hub on one address. */
+function hubServer(host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const s = createServer((_req, res) => res.end('berth-hub-ok'));
+    s.once('error', reject);
+    s.listen(port, host, () => resolve(s));
+  });
+}
+
+function closeServer(s: Server): Promise<void> {
+  s.closeAllConnections();
+  return new Promise((r) => s.close(() => r()));
+}

@@ -31,6 +31,15 @@ export function volumeLabels(config: Config, user: string): Record<string, strin
   return { ...config.docker.extra_labels, [LABELS.managedBy]: MANAGED_BY, [LABELS.instance]: config.docker.name_prefix, [LABELS.user]: user };
 }
 
+/**
+ * The network a container joins and how it names the hub: in host mode host.docker.internal is the
+ * explicit address Berth listens on (host-gateway only when none was found), so the two cannot differ.
+ */
+export function networkHostConfig(networking: Networking): Pick<Docker.HostConfig, 'NetworkMode' | 'ExtraHosts'> {
+  if (networking.mode === 'network') return { NetworkMode: networking.network };
+  return { NetworkMode: networking.network ?? 'bridge', ExtraHosts: [`host.docker.internal:${networking.hubAddress ?? 'host-gateway'}`] };
+}
+
 export function containerLabels(config: Config, spec: ServerSpec): Record<string, string> {
   return {
     ...config.docker.extra_labels,
@@ -70,14 +79,13 @@ export function containerCreateBody(args: {
   const hostConfig: Docker.HostConfig = {
     Mounts: [{ Type: 'volume', Source: volume, Target: config.docker.home_dir }],
     RestartPolicy: { Name: 'no' },
-    NetworkMode: networking.network ?? 'bridge',
+    ...networkHostConfig(networking),
     ...(spec.memLimit ? { Memory: spec.memLimit } : {}),
     ...(spec.cpuLimit ? { NanoCpus: Math.round(spec.cpuLimit * 1e9) } : {}),
     ...(hostMode
       ? {
           // Only loopback: the proxy is the one way in from outside.
           PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
-          ExtraHosts: ['host.docker.internal:host-gateway'],
         }
       : {}),
   };

@@ -32,8 +32,9 @@ export class DockerBackend implements Backend {
     } catch (err) {
       throw this.unreachable(err);
     }
-    this.log.info('docker: engine reachable', { address: this.port.address, mode: this.reach.networking.mode, hubUrl: this.reach.hubUrl });
-    return { hubUrl: this.reach.hubUrl, extraListen: this.reach.extraListen };
+    const { hubUrl, extraListen, description, networking } = this.reach;
+    this.log.info('docker: engine reachable', { address: this.port.address, mode: networking.mode, hubUrl, reach: description });
+    return { hubUrl, extraListen, description };
   }
 
   async start(spec: ServerSpec, progress: ProgressFn, signal?: AbortSignal): Promise<StartResult> {

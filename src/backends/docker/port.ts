@@ -238,7 +238,11 @@ function untyped<T>(target: object, method: string, abortSignal: AbortSignal): P
 export interface NetworkInfo {
   Name: string;
   Id: string;
-  IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] };
+  Driver?: string;
+  /** Driver options, e.g. com.docker.network.bridge.name (docker0 for the default bridge). */
+  Options?: Record<string, string> | null;
+  /** Config entries may lack a Gateway (Debian's engine on the default bridge): never rely on it alone. */
+  IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] | null };
 }
 
 /**

@@ -29,7 +29,8 @@ export class FakeBackend implements Backend {
   private seq = 0;
 
   async init(hub: { port: number; connectUrl?: string | undefined }): Promise<HubReach> {
-    return { hubUrl: hub.connectUrl ?? `http://127.0.0.1:${hub.port}`, extraListen: [] };
+    const hubUrl = hub.connectUrl ?? `http://127.0.0.1:${hub.port}`;
+    return { hubUrl, extraListen: [], description: `servers reach the hub at ${hubUrl} (fake backend: servers run in this process)` };
   }
 
   async start(spec: ServerSpec, progress: ProgressFn, signal?: AbortSignal): Promise<StartResult> {
