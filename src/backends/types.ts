@@ -63,6 +63,17 @@ export interface HubReach {
   description: string;
 }
 
+/**
+ * What probeHubReach found, with a one-line message saying so:
+ * - ok true: proven — a server-like client fetched the hub API and it answered with its version;
+ * - ok false: proven unreachable — the client ran and could not fetch it (the message says what it got);
+ * - ok null: could not be checked (e.g. the image is not present locally), the message says why.
+ */
+export interface HubProbeResult {
+  ok: boolean | null;
+  message: string;
+}
+
 export interface Backend {
   readonly kind: string;
   /** Address the server binds inside its container/process, used in JUPYTERHUB_SERVICE_URL (0.0.0.0 for containers). */
@@ -85,6 +96,13 @@ export interface Backend {
   list(): Promise<ListedServer[]>;
   /** The last `tail` lines of the server's output ('' when unknown). */
   logs(ref: BackendRef, tail: number): Promise<string>;
+  /**
+   * Optional capability: proves that a server started now could reach the hub API at `hubUrl` (the
+   * hub as servers address it, e.g. HubReach.hubUrl, with base_url when it is not "/"), by GETting
+   * `<hubUrl>/hub/api/` from where a server runs, with the same networking a server gets. Never
+   * pulls an image; bounded in time; leaves nothing behind; never throws for an unreachable hub.
+   */
+  probeHubReach?(hubUrl: string, signal?: AbortSignal): Promise<HubProbeResult>;
   /** Releases clients and timers (tests). */
   close?(): Promise<void>;
 }

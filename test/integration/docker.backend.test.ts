@@ -1,5 +1,6 @@
 // The docker backend against the real engine: the shared contract suite with berth-test/tiny, then
-// what only Docker has (labels, the home volume, stale containers, limits, pull policy, hub reach). Everything is named berthtest-<random> and labelled berth.test=1, and removed afterwards.
+// what only Docker has (labels, the home volume, stale containers, limits, pull policy, hub reach and
+// its probe). Everything is named berthtest-<random> and labelled berth.test=1, and removed afterwards.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +12,7 @@ import { closedPort } from '../../src/backends/fake/index.ts';
 import { removeTestObjects } from '../helpers/berth-process.ts';
 import { DockerBackend } from '../../src/backends/docker/index.ts';
 import { containerName, homeVolumeName } from '../../src/backends/docker/names.ts';
+import { probeLabels } from '../../src/backends/docker/container-spec.ts';
 import { demuxLogs } from '../../src/backends/docker/port.ts';
 import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { ServiceError, SpawnError } from '../../src/errors.ts';
@@ -19,13 +21,15 @@ import { serverPrefix } from '../../src/names.ts';
 import type { ServerSpec } from '../../src/backends/types.ts';
 
 const TINY = 'berth-test/tiny:latest';
+const SINGLEUSER = 'berth-test/singleuser:3.0.0';
 const RUN = randomBytes(4).toString('hex');
 const PREFIX = `berthtest-${RUN}`;
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 
-function testConfig(docker: ConfigInput['docker'] = {}) {
+function testConfig(docker: ConfigInput['docker'] = {}, image = TINY) {
   return configSchema.parse({
     backend: 'docker',
+    spawner: { image },
     docker: { name_prefix: PREFIX, home_volume: `${PREFIX}-home-{username}`, extra_labels: { 'berth.test': '1' }, ...docker },
   });
 }
@@ -215,7 +219,7 @@ describe('docker backend: docker-specific', () => {
     assert.deepEqual(connect, { hubUrl: 'http://hub.example:8081', extraListen: [], description: 'containers reach the hub at http://hub.example:8081 (hub.hub_connect_url)' });
   });
 
-  test('hub reach on the host with docker.network: that network\'s own bridge address, reached from a container on it', async () => {
+  test('hub reach on the host with docker.network: that network\'s own bridge address, reached and probed from a container on it', async () => {
     const name = `${PREFIX}-net`;
     const net = await (await docker.createNetwork({ Name: name, Labels: { 'berth.test': '1' } })).inspect() as NetworkJson;
     const hubPort = await closedPort();
@@ -236,11 +240,48 @@ describe('docker backend: docker-specific', () => {
       assert.deepEqual(info.HostConfig.ExtraHosts, [`host.docker.internal:${address}`]);
       assert.equal(await exec(String(ref.id), `wget -qO- ${reach.hubUrl}/`), 'berth-hub-ok');
       await netBackend.stop(ref);
+      assert.deepEqual(await netBackend.probeHubReach(reach.hubUrl), { ok: true, message: `a container reached the hub API at ${reach.hubUrl}/hub/api` });
     } finally {
       await closeServer(hub);
     }
+    const down = await netBackend.probeHubReach(reach.hubUrl);
+    assert.equal(down.ok, false, down.message);
+    assert.match(down.message, new RegExp(`^a container could not reach the hub API at ${reach.hubUrl}/hub/api: .*Connection refused; set hub`));
   });
 
+  test('probeHubReach with the real single-user image (python3): proven reachable, then unreachable in its own words; nothing left behind', async () => {
+    const hubPort = await closedPort();
+    const probing = new DockerBackend(testConfig({}, SINGLEUSER), silentLogger);
+    const reach = await probing.init({ port: hubPort });
+    const api = `http://host.docker.internal:${hubPort}/hub/api`;
+    const hub = await hubServer(reach.extraListen[0]!.host, hubPort);
+    try {
+      assert.deepEqual(await probing.probeHubReach(reach.hubUrl), { ok: true, message: `a container reached the hub API at ${api}` });
+    } finally {
+      await closeServer(hub);
+    }
+    assert.deepEqual(await probing.probeHubReach(reach.hubUrl), {
+      ok: false, message: `a container could not reach the hub API at ${api}: python3: [Errno 111] Connection refused; set hub.hub_connect_url to an address containers can reach`,
+    });
+    assert.deepEqual(await docker.listContainers({ all: true, filters: { label: ['berth.probe=1', `berth.instance=${PREFIX}`] } }), []);
+  });
+
+  test('probeHubReach: not checked when the spawner image is not present, and it is never pulled', async () => {
+    const image = `berthtest-missing/none:${RUN}`;
+    const probing = new DockerBackend(testConfig({}, image), silentLogger);
+    const reach = await probing.init({ port: 8000 });
+    assert.deepEqual(await probing.probeHubReach(reach.hubUrl), { ok: null, message: `not checked: image ${image} is not present locally` });
+    await assert.rejects(docker.getImage(image).inspect(), (e: { statusCode?: number }) => e.statusCode === 404);
+  });
+
+  test('a probe container is never listed as a server', async () => {
+    const probe = await docker.createContainer({ name: `${PREFIX}-probe-listed`, Image: TINY, Labels: probeLabels(testConfig()) });
+    try {
+      assert.deepEqual((await backend.list()).filter((l) => l.ref.id === probe.id), []);
+    } finally {
+      await probe.remove({ force: true });
+    }
+  });
 });
 
 interface NetworkJson { Id: string; Options?: Record<string, string>; IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] } }
@@ -254,10 +295,13 @@ function inSubnets(ip: string, net: NetworkJson): boolean {
   return isIPv4(ip) && list.check(ip, 'ipv4');
 }
 
-/** Stands in for Berth's hub on one address. */
+/** Stands in for Berth's hub on one address: the API root answers with a version, anything else with a marker. */
 function hubServer(host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const s = createServer((_req, res) => res.end('berth-hub-ok'));
+    const s = createServer((req, res) => {
+      if (req.url === '/hub/api/') res.writeHead(200, { 'content-type': 'application/json' }).end('{"version": "5.3.0"}');
+      else res.end('berth-hub-ok');
+    });
     s.once('error', reject);
     s.listen(port, host, () => resolve(s));
   });

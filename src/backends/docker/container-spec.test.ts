@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configSchema } from '../../config/schema.ts';
 import type { ServerSpec } from '../types.ts';
-import { containerCmd, containerCreateBody, networkHostConfig, serverUrl } from './container-spec.ts';
+import { containerCmd, containerCreateBody, networkHostConfig, probeLabels, serverUrl } from './container-spec.ts';
 
 const config = configSchema.parse({ docker: { extra_labels: { 'berth.user': 'spoofed', team: 'a' } } });
 const spec: ServerSpec = {
@@ -38,8 +38,9 @@ test('network mode: joins the network, publishes nothing, reached by name', () =
   assert.equal(serverUrl({ name: 'x', port: 8888, networking: { mode: 'host' }, ports: {} }), undefined);
 });
 
-test('networking: host-gateway only when no address was found', () => {
+test('networking shared by servers and the hub probe: host-gateway only when no address was found', () => {
   assert.deepEqual(networkHostConfig({ mode: 'host' }), { NetworkMode: 'bridge', ExtraHosts: ['host.docker.internal:host-gateway'] });
   assert.deepEqual(networkHostConfig({ mode: 'host', network: 'n1', hubAddress: '172.21.0.1' }), { NetworkMode: 'n1', ExtraHosts: ['host.docker.internal:172.21.0.1'] });
   assert.deepEqual(networkHostConfig({ mode: 'network', network: 'berth_default' }), { NetworkMode: 'berth_default' });
+  assert.deepEqual(probeLabels(config), { 'berth.user': 'spoofed', team: 'a', 'berth.managed-by': 'berth', 'berth.instance': 'jupyter', 'berth.probe': '1' });
 });

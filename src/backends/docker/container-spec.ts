@@ -17,6 +17,8 @@ export const LABELS = {
    * never adopt or reap each other's servers.
    */
   instance: 'berth.instance',
+  /** A short-lived container that checks the hub is reachable (probeHubReach): never a server. */
+  probe: 'berth.probe',
 } as const;
 
 export const MANAGED_BY = 'berth';
@@ -29,6 +31,11 @@ export function ownLabelFilter(config: Config): string[] {
 /** Volume labels: owner and manager (extra_labels first, so they can never spoof ours). */
 export function volumeLabels(config: Config, user: string): Record<string, string> {
   return { ...config.docker.extra_labels, [LABELS.managedBy]: MANAGED_BY, [LABELS.instance]: config.docker.name_prefix, [LABELS.user]: user };
+}
+
+/** A hub-reach probe: found and cleaned up like Berth's servers, but never listed as one. */
+export function probeLabels(config: Config): Record<string, string> {
+  return { ...config.docker.extra_labels, [LABELS.managedBy]: MANAGED_BY, [LABELS.instance]: config.docker.name_prefix, [LABELS.probe]: '1' };
 }
 
 /**
