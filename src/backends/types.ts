@@ -54,10 +54,24 @@ export type ProgressFn = (progress: number, message: string) => void;
 export interface HubReach {
   /** Base URL the servers use for the hub, e.g. http://host.docker.internal:8000 (no trailing slash). */
   hubUrl: string;
-  /** Extra addresses Berth must listen on for the hub API (e.g. the Docker bridge gateway). */
+  /** Extra addresses Berth must listen on for the hub API (e.g. this machine's address on the Docker bridge). */
   extraListen: { host: string; port: number }[];
-  /** One line for the start-up log, e.g. "containers reach the hub at http://host.docker.internal:8000 (172.17.0.1 on docker0)". */
+  /**
+   * One line for the start-up log saying how containers reach the hub, e.g. "containers reach the hub
+   * at http://host.docker.internal:8000 (172.17.0.1 on docker0)", or why they will likely not.
+   */
   description: string;
+}
+
+/**
+ * What probeHubReach found, with a one-line message saying so:
+ * - ok true: proven — a server-like client fetched the hub API and it answered with its version;
+ * - ok false: proven unreachable — the client ran and could not fetch it (the message says what it got);
+ * - ok null: could not be checked (e.g. the image is not present locally), the message says why.
+ */
+export interface HubProbeResult {
+  ok: boolean | null;
+  message: string;
 }
 
 export interface Backend {
@@ -83,11 +97,12 @@ export interface Backend {
   /** The last `tail` lines of the server's output ('' when unknown). */
   logs(ref: BackendRef, tail: number): Promise<string>;
   /**
-   * Optional: proves from the servers' side that they reach the hub at `hubUrl` (e.g. a throwaway
-   * container fetching `<hubUrl>/hub/api/`). ok true: proven; false: proven unreachable; null: could
-   * not be checked (the message says why).
+   * Optional capability: proves that a server started now could reach the hub API at `hubUrl` (the
+   * hub as servers address it, e.g. HubReach.hubUrl, with base_url when it is not "/"), by GETting
+   * `<hubUrl>/hub/api/` from where a server runs, with the same networking a server gets. Never
+   * pulls an image; bounded in time; leaves nothing behind; never throws for an unreachable hub.
    */
-  probeHubReach?(hubUrl: string, signal?: AbortSignal): Promise<{ ok: boolean | null; message: string }>;
+  probeHubReach?(hubUrl: string, signal?: AbortSignal): Promise<HubProbeResult>;
   /** Releases clients and timers (tests). */
   close?(): Promise<void>;
 }

@@ -72,10 +72,11 @@ export async function startWorker(ctx: AppContext): Promise<WorkerRole> {
 async function proveReach(ctx: AppContext): Promise<void> {
   if (!ctx.backend.probeHubReach) return;
   try {
-    const outcome = await ctx.backend.probeHubReach(ctx.hubUrl);
+    const hubUrl = ctx.hubUrl + ctx.config.hub.base_url.replace(/\/$/, ''); // as the servers' env has it
+    const outcome = await ctx.backend.probeHubReach(hubUrl);
     await recordCheck(ctx, 'hub-from-container', outcome);
-    if (outcome.ok === false) ctx.log.error('containers cannot reach the hub', { hubUrl: ctx.hubUrl, message: outcome.message });
-    else ctx.log.info(outcome.message, { hubUrl: ctx.hubUrl });
+    if (outcome.ok === false) ctx.log.error('containers cannot reach the hub', { hubUrl, message: outcome.message });
+    else ctx.log.info(outcome.message, { hubUrl });
   } catch (err) {
     ctx.log.warn('could not check the hub from a container', { error: String(err) });
   }

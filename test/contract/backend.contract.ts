@@ -3,11 +3,14 @@
 //
 // Skipped cases, per backend, with the reason (a skipped case is not registered at all):
 //   (none so far — fake and docker pass every case)
+// 'hub-probe' checks an optional capability: a backend without probeHubReach reports it skipped.
 import { after, before, describe, test } from 'node:test';
 import { probeStatus } from '../helpers/http-probe.ts';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { SpawnError } from '../../src/errors.ts';
+import { closedPort } from '../../src/backends/fake/index.ts';
 import { serverPrefix } from '../../src/names.ts';
 import type { Backend, BackendRef, ServerSpec } from '../../src/backends/types.ts';
 
@@ -24,7 +27,7 @@ export interface ContractSetup {
   cleanup(): Promise<void>;
 }
 
-export type CaseName = 'http' | 'poll' | 'stop-idempotent' | 'list' | 'replace' | 'fail' | 'hang' | 'logs' | 'progress' | 'abort-before' | 'abort-during';
+export type CaseName = 'http' | 'poll' | 'stop-idempotent' | 'list' | 'replace' | 'fail' | 'hang' | 'logs' | 'progress' | 'abort-before' | 'abort-during' | 'hub-probe';
 
 /** Cases a backend does not run, with the reason. Keep this list short and justified. */
 const SKIPS: Record<string, Partial<Record<CaseName, string>>> = {};
@@ -64,7 +67,7 @@ export function backendContract(name: string, make: () => Promise<ContractSetup>
     return r;
   };
   const listFor = async (u: string) => (await setup.backend.list()).filter((l) => l.user === u);
-  const it = (c: CaseName, title: string, fn: () => Promise<void>) => {
+  const it = (c: CaseName, title: string, fn: (t: { skip(why: string): void }) => Promise<void>) => {
     if (!skips[c]) test(title, { timeout: 90_000 }, fn);
   };
 
@@ -188,6 +191,32 @@ export function backendContract(name: string, make: () => Promise<ContractSetup>
       await assert.rejects(start(spec('ok', u), () => ctl.abort(), ctl.signal), (e: unknown) => e instanceof SpawnError && e.reason === 'cancelled');
       assert.deepEqual(await listFor(u), []);
     });
+
+    it('hub-probe', 'probeHubReach (optional): ok with the hub listening where init() says, not ok once nothing listens', async (t) => {
+      const probe = setup.backend.probeHubReach?.bind(setup.backend);
+      if (!probe) return t.skip('this backend has no probeHubReach');
+      // Listen as `berth serve` does: on loopback and on every extra address init() asks for.
+      const port = await closedPort();
+      const reach = await setup.backend.init({ port });
+      const hosts = ['127.0.0.1', ...reach.extraListen.map((l) => l.host)];
+      const hubs: Server[] = [];
+      for (const host of hosts) {
+        const hub = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"version": "5.3.0"}'));
+        await new Promise<void>((r) => hub.listen(port, host, r));
+        hubs.push(hub);
+      }
+      const api = `${reach.hubUrl}/hub/api`;
+      try {
+        const up = await probe(reach.hubUrl);
+        assert.equal(up.ok, true, up.message);
+        assert.match(up.message, new RegExp(`reached the hub API at ${escape(api)}$`));
+      } finally {
+        for (const hub of hubs) await new Promise<void>((r) => hub.close(() => r()));
+      }
+      const down = await probe(reach.hubUrl);
+      assert.equal(down.ok, false, down.message);
+      assert.match(down.message, new RegExp(`could not reach the hub API at ${escape(api)}: .+; set hub\\.hub_connect_url to an address containers can reach$`));
+    });
   });
 }
 
@@ -197,6 +226,10 @@ async function waitHttp(url: string): Promise<number> {
     const s = await probeStatus(url);
     return s !== undefined && s < 500 ? s : undefined;
   });
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 /** Retries `fn` until it returns a value; fails the test at the deadline. */

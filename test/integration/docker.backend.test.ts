@@ -1,16 +1,18 @@
 // The docker backend against the real engine: the shared contract suite with berth-test/tiny, then
-// what only Docker has (labels, the home volume, stale containers, limits, pull policy, hub reach).
-// Everything is named berthtest-<random> and labelled berth.test=1, and removed by label afterwards.
+// what only Docker has (labels, the home volume, stale containers, limits, pull policy, hub reach and
+// its probe). Everything is named berthtest-<random> and labelled berth.test=1, and removed afterwards.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { BlockList, isIPv4 } from 'node:net';
 import Docker from 'dockerode';
 import { backendContract } from '../contract/backend.contract.ts';
 import { closedPort } from '../../src/backends/fake/index.ts';
 import { removeTestObjects } from '../helpers/berth-process.ts';
 import { DockerBackend } from '../../src/backends/docker/index.ts';
 import { containerName, homeVolumeName } from '../../src/backends/docker/names.ts';
+import { probeLabels } from '../../src/backends/docker/container-spec.ts';
 import { demuxLogs } from '../../src/backends/docker/port.ts';
 import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { ServiceError, SpawnError } from '../../src/errors.ts';
@@ -19,13 +21,15 @@ import { serverPrefix } from '../../src/names.ts';
 import type { ServerSpec } from '../../src/backends/types.ts';
 
 const TINY = 'berth-test/tiny:latest';
+const SINGLEUSER = 'berth-test/singleuser:3.0.0';
 const RUN = randomBytes(4).toString('hex');
 const PREFIX = `berthtest-${RUN}`;
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 
-function testConfig(docker: ConfigInput['docker'] = {}) {
+function testConfig(docker: ConfigInput['docker'] = {}, image = TINY) {
   return configSchema.parse({
     backend: 'docker',
+    spawner: { image },
     docker: { name_prefix: PREFIX, home_volume: `${PREFIX}-home-{username}`, extra_labels: { 'berth.test': '1' }, ...docker },
   });
 }
@@ -47,6 +51,7 @@ async function removeRunObjects() {
   for (const c of await docker.listContainers({ all: true, filters: { name: [PREFIX] } })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
   const { Volumes } = await docker.listVolumes({ filters: { label: ['berth.test=1'] } });
   for (const v of Volumes ?? []) if (v.Name.startsWith(PREFIX)) await docker.getVolume(v.Name).remove().catch(() => {});
+  for (const n of await docker.listNetworks({ filters: { name: [PREFIX] } })) await docker.getNetwork(n.Id).remove().catch(() => {});
 }
 
 async function exec(containerId: string, script: string): Promise<string> {
@@ -188,22 +193,121 @@ describe('docker backend: docker-specific', () => {
     });
   });
 
-  test('hub reach on the host: host.docker.internal + a listener on the bridge gateway reach the hub from a container', async () => {
-    const gateway = (await docker.getNetwork('bridge').inspect()).IPAM?.Config?.[0]?.Gateway as string;
+
+  test('hub reach on the host (default bridge, Gateway field or not): Berth listens on docker0\'s address, which a container reaches as host.docker.internal', async () => {
+    const bridge = await docker.getNetwork('bridge').inspect() as NetworkJson;
+    const iface = bridge.Options?.['com.docker.network.bridge.name'] ?? 'docker0';
     const hubPort = await closedPort();
     const reachBackend = new DockerBackend(testConfig(), silentLogger);
     const reach = await reachBackend.init({ port: hubPort });
-    assert.deepEqual(reach, { hubUrl: `http://host.docker.internal:${hubPort}`, extraListen: [{ host: gateway, port: hubPort }] });
-    const hub: Server = createServer((_req, res) => res.end('berth-hub-ok'));
-    await new Promise<void>((r) => hub.listen(hubPort, gateway, r));
+    assert.equal(reach.hubUrl, `http://host.docker.internal:${hubPort}`);
+    const address = reach.extraListen[0]?.host ?? '';
+    assert.deepEqual(reach.extraListen, [{ host: address, port: hubPort }], reach.description);
+    assert.ok(inSubnets(address, bridge), `${address} is in the bridge's subnet`);
+    assert.equal(reach.description, `containers reach the hub at ${reach.hubUrl} (${address} on ${iface})`);
+    const hub = await hubServer(address, hubPort);
     try {
       const { ref } = await reachBackend.start(tinySpec(user()), noProgress);
+      const info = await docker.getContainer(String(ref.id)).inspect();
+      assert.deepEqual(info.HostConfig.ExtraHosts, [`host.docker.internal:${address}`], 'the name containers use is the address Berth listens on');
       assert.equal(await exec(String(ref.id), `wget -qO- ${reach.hubUrl}/`), 'berth-hub-ok');
       await reachBackend.stop(ref);
     } finally {
-      await new Promise<void>((r) => hub.close(() => r()));
+      await closeServer(hub);
     }
     const connect = await reachBackend.init({ port: hubPort, connectUrl: 'http://hub.example:8081' });
-    assert.deepEqual(connect, { hubUrl: 'http://hub.example:8081', extraListen: [] });
+    assert.deepEqual(connect, { hubUrl: 'http://hub.example:8081', extraListen: [], description: 'containers reach the hub at http://hub.example:8081 (hub.hub_connect_url)' });
+  });
+
+  test('hub reach on the host with docker.network: that network\'s own bridge address, reached and probed from a container on it', async () => {
+    const name = `${PREFIX}-net`;
+    const net = await (await docker.createNetwork({ Name: name, Labels: { 'berth.test': '1' } })).inspect() as NetworkJson;
+    const hubPort = await closedPort();
+    const netBackend = new DockerBackend(testConfig({ network: name }), silentLogger);
+    const reach = await netBackend.init({ port: hubPort });
+    const address = reach.extraListen[0]?.host ?? '';
+    assert.deepEqual(reach.extraListen, [{ host: address, port: hubPort }], reach.description);
+    assert.ok(inSubnets(address, net), `${address} is in ${name}'s subnet`);
+    const gateway = net.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
+    if (gateway) assert.equal(address, gateway);
+    // Read from the bridge interface itself, which has no carrier yet (no container on it): not from the Gateway field.
+    assert.equal(reach.description, `containers reach the hub at ${reach.hubUrl} (${address} on br-${net.Id.slice(0, 12)})`);
+    const hub = await hubServer(address, hubPort);
+    try {
+      const { ref } = await netBackend.start(tinySpec(user()), noProgress);
+      const info = await docker.getContainer(String(ref.id)).inspect();
+      assert.deepEqual(Object.keys(info.NetworkSettings.Networks), [name]);
+      assert.deepEqual(info.HostConfig.ExtraHosts, [`host.docker.internal:${address}`]);
+      assert.equal(await exec(String(ref.id), `wget -qO- ${reach.hubUrl}/`), 'berth-hub-ok');
+      await netBackend.stop(ref);
+      assert.deepEqual(await netBackend.probeHubReach(reach.hubUrl), { ok: true, message: `a container reached the hub API at ${reach.hubUrl}/hub/api` });
+    } finally {
+      await closeServer(hub);
+    }
+    const down = await netBackend.probeHubReach(reach.hubUrl);
+    assert.equal(down.ok, false, down.message);
+    assert.match(down.message, new RegExp(`^a container could not reach the hub API at ${reach.hubUrl}/hub/api: .*Connection refused; set hub`));
+  });
+
+  test('probeHubReach with the real single-user image (python3): proven reachable, then unreachable in its own words; nothing left behind', async () => {
+    const hubPort = await closedPort();
+    const probing = new DockerBackend(testConfig({}, SINGLEUSER), silentLogger);
+    const reach = await probing.init({ port: hubPort });
+    const api = `http://host.docker.internal:${hubPort}/hub/api`;
+    const hub = await hubServer(reach.extraListen[0]!.host, hubPort);
+    try {
+      assert.deepEqual(await probing.probeHubReach(reach.hubUrl), { ok: true, message: `a container reached the hub API at ${api}` });
+    } finally {
+      await closeServer(hub);
+    }
+    assert.deepEqual(await probing.probeHubReach(reach.hubUrl), {
+      ok: false, message: `a container could not reach the hub API at ${api}: python3: [Errno 111] Connection refused; set hub.hub_connect_url to an address containers can reach`,
+    });
+    assert.deepEqual(await docker.listContainers({ all: true, filters: { label: ['berth.probe=1', `berth.instance=${PREFIX}`] } }), []);
+  });
+
+  test('probeHubReach: not checked when the spawner image is not present, and it is never pulled', async () => {
+    const image = `berthtest-missing/none:${RUN}`;
+    const probing = new DockerBackend(testConfig({}, image), silentLogger);
+    const reach = await probing.init({ port: 8000 });
+    assert.deepEqual(await probing.probeHubReach(reach.hubUrl), { ok: null, message: `not checked: image ${image} is not present locally` });
+    await assert.rejects(docker.getImage(image).inspect(), (e: { statusCode?: number }) => e.statusCode === 404);
+  });
+
+  test('a probe container is never listed as a server', async () => {
+    const probe = await docker.createContainer({ name: `${PREFIX}-probe-listed`, Image: TINY, Labels: probeLabels(testConfig()) });
+    try {
+      assert.deepEqual((await backend.list()).filter((l) => l.ref.id === probe.id), []);
+    } finally {
+      await probe.remove({ force: true });
+    }
   });
 });
+
+interface NetworkJson { Id: string; Options?: Record<string, string>; IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] } }
+
+function inSubnets(ip: string, net: NetworkJson): boolean {
+  const list = new BlockList();
+  for (const c of net.IPAM?.Config ?? []) {
+    const [base, bits] = (c.Subnet ?? '').split('/');
+    if (base && isIPv4(base)) list.addSubnet(base, Number(bits), 'ipv4');
+  }
+  return isIPv4(ip) && list.check(ip, 'ipv4');
+}
+
+/** Stands in for Berth's hub on one address: the API root answers with a version, anything else with a marker. */
+function hubServer(host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const s = createServer((req, res) => {
+      if (req.url === '/hub/api/') res.writeHead(200, { 'content-type': 'application/json' }).end('{"version": "5.3.0"}');
+      else res.end('berth-hub-ok');
+    });
+    s.once('error', reject);
+    s.listen(port, host, () => resolve(s));
+  });
+}
+
+function closeServer(s: Server): Promise<void> {
+  s.closeAllConnections();
+  return new Promise((r) => s.close(() => r()));
+}

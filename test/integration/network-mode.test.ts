@@ -15,6 +15,9 @@ import { removeTestObjects } from '../helpers/berth-process.ts';
 const docker = new Docker();
 const tag = `berthtestnet${randomBytes(3).toString('hex')}`;
 const repo = fileURLToPath(new URL('../..', import.meta.url));
+// A git worktree's node_modules may be a symlink to another checkout's: mount its target at the same path.
+const nodeModules = realpathSync(`${repo}node_modules`);
+const nodeModulesBind = nodeModules === `${repo}node_modules` ? [] : [`${nodeModules}:${nodeModules}:ro`];
 const adminToken = randomBytes(16).toString('hex');
 const HUB_IMAGE = 'berth-test/singleuser:3.0.0'; // any Debian 12 userland works; this one is local
 let origin = '';
@@ -53,7 +56,7 @@ describe('Berth in a container on a Docker network', { timeout: 180_000 }, () =>
       HostConfig: {
         NetworkMode: `${tag}-net`,
         PortBindings: { '8000/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
-        Binds: [`${realpathSync(process.execPath)}:/usr/local/bin/node:ro`, `${repo}:/app:ro`, '/var/run/docker.sock:/var/run/docker.sock'],
+        Binds: [`${realpathSync(process.execPath)}:/usr/local/bin/node:ro`, `${repo}:/app:ro`, ...nodeModulesBind, '/var/run/docker.sock:/var/run/docker.sock'],
       },
     });
     await hub.start();

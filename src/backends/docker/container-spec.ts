@@ -17,6 +17,8 @@ export const LABELS = {
    * never adopt or reap each other's servers.
    */
   instance: 'berth.instance',
+  /** A short-lived container that checks the hub is reachable (probeHubReach): never a server. */
+  probe: 'berth.probe',
 } as const;
 
 export const MANAGED_BY = 'berth';
@@ -29,6 +31,20 @@ export function ownLabelFilter(config: Config): string[] {
 /** Volume labels: owner and manager (extra_labels first, so they can never spoof ours). */
 export function volumeLabels(config: Config, user: string): Record<string, string> {
   return { ...config.docker.extra_labels, [LABELS.managedBy]: MANAGED_BY, [LABELS.instance]: config.docker.name_prefix, [LABELS.user]: user };
+}
+
+/** A hub-reach probe: found and cleaned up like Berth's servers, but never listed as one. */
+export function probeLabels(config: Config): Record<string, string> {
+  return { ...config.docker.extra_labels, [LABELS.managedBy]: MANAGED_BY, [LABELS.instance]: config.docker.name_prefix, [LABELS.probe]: '1' };
+}
+
+/**
+ * The network a container joins and how it names the hub: in host mode host.docker.internal is the
+ * explicit address Berth listens on (host-gateway only when none was found), so the two cannot differ.
+ */
+export function networkHostConfig(networking: Networking): Pick<Docker.HostConfig, 'NetworkMode' | 'ExtraHosts'> {
+  if (networking.mode === 'network') return { NetworkMode: networking.network };
+  return { NetworkMode: networking.network ?? 'bridge', ExtraHosts: [`host.docker.internal:${networking.hubAddress ?? 'host-gateway'}`] };
 }
 
 export function containerLabels(config: Config, spec: ServerSpec): Record<string, string> {
@@ -70,14 +86,13 @@ export function containerCreateBody(args: {
   const hostConfig: Docker.HostConfig = {
     Mounts: [{ Type: 'volume', Source: volume, Target: config.docker.home_dir }],
     RestartPolicy: { Name: 'no' },
-    NetworkMode: networking.network ?? 'bridge',
+    ...networkHostConfig(networking),
     ...(spec.memLimit ? { Memory: spec.memLimit } : {}),
     ...(spec.cpuLimit ? { NanoCpus: Math.round(spec.cpuLimit * 1e9) } : {}),
     ...(hostMode
       ? {
           // Only loopback: the proxy is the one way in from outside.
           PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
-          ExtraHosts: ['host.docker.internal:host-gateway'],
         }
       : {}),
   };

@@ -3,10 +3,11 @@
 import type { Config } from '../../config/schema.ts';
 import { ServiceError, SpawnError, throwIfCancelled } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import type { Backend, BackendRef, HubReach, ListedServer, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
+import type { Backend, BackendRef, HubProbeResult, HubReach, ListedServer, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
 import { LABELS, containerCreateBody, ownLabelFilter, serverUrl, volumeLabels } from './container-spec.ts';
 import { VOLUME_NAME, containerName, homeVolumeName } from './names.ts';
 import { DockerError, DockerPort } from './port.ts';
+import { probeHubReach } from './probe.ts';
 import { PullProgress } from './pull-progress.ts';
 import { type Reach, workOutReach } from './reach.ts';
 
@@ -32,8 +33,9 @@ export class DockerBackend implements Backend {
     } catch (err) {
       throw this.unreachable(err);
     }
-    this.log.info('docker: engine reachable', { address: this.port.address, mode: this.reach.networking.mode, hubUrl: this.reach.hubUrl });
-    return { hubUrl: this.reach.hubUrl, extraListen: this.reach.extraListen, description: this.reach.description };
+    const { hubUrl, extraListen, description, networking } = this.reach;
+    this.log.info('docker: engine reachable', { address: this.port.address, mode: networking.mode, hubUrl, reach: description });
+    return { hubUrl, extraListen, description };
   }
 
   async start(spec: ServerSpec, progress: ProgressFn, signal?: AbortSignal): Promise<StartResult> {
@@ -98,7 +100,7 @@ export class DockerBackend implements Backend {
 
   async list(): Promise<ListedServer[]> {
     const containers = await this.port.listContainers(ownLabelFilter(this.config));
-    return containers.map((c) => {
+    return containers.filter((c) => !c.Labels?.[LABELS.probe]).map((c) => {
       const labels = c.Labels ?? {};
       const name = (c.Names?.[0] ?? '').replace(/^\//, '');
       const running = c.State === 'running';
@@ -122,6 +124,12 @@ export class DockerBackend implements Backend {
     if (!id) return '';
     const text = await this.port.containerLogs(id, tail);
     return text.replace(/\n$/, '').split('\n').slice(-tail).join('\n');
+  }
+
+  /** A short-lived container from spawner.image, networked like a server, fetches the hub API (see probe.ts). */
+  async probeHubReach(hubUrl: string, signal?: AbortSignal): Promise<HubProbeResult> {
+    const { networking } = this.reach ?? (await this.lazyInit());
+    return probeHubReach({ port: this.port, config: this.config, networking, hubUrl, signal });
   }
 
   async close(): Promise<void> {

@@ -184,6 +184,12 @@ export class DockerPort {
     }
   }
 
+  /** Waits until the container stops, at most `timeoutMs`; returns its exit code. */
+  async waitContainer(id: string, timeoutMs: number, signal?: AbortSignal): Promise<number> {
+    const r = await this.call(`wait container ${id}`, (abortSignal) => untyped<{ StatusCode: number }>(this.docker.getContainer(id), 'wait', abortSignal), { timeoutMs, signal });
+    return r.StatusCode;
+  }
+
   /** All containers (any state) carrying every one of the `key=value` labels. */
   listContainers(labels: string[]) {
     return this.call('list containers', (abortSignal) => this.docker.listContainers({ all: true, filters: { label: labels }, abortSignal }));
@@ -238,7 +244,11 @@ function untyped<T>(target: object, method: string, abortSignal: AbortSignal): P
 export interface NetworkInfo {
   Name: string;
   Id: string;
-  IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] };
+  Driver?: string;
+  /** Driver options, e.g. com.docker.network.bridge.name (docker0 for the default bridge). */
+  Options?: Record<string, string> | null;
+  /** Config entries may lack a Gateway (Debian's engine on the default bridge): never rely on it alone. */
+  IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] | null };
 }
 
 /**

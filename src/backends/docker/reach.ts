@@ -1,19 +1,25 @@
 // How containers and the hub reach each other, worked out at start-up with no admin setting (design §6):
 // on a user network Berth itself is attached to, by container name; otherwise through ports published
-// on 127.0.0.1 and a hub address the containers can reach (host.docker.internal → host-gateway).
+// on 127.0.0.1 and host.docker.internal set to the address this machine has on the servers' network,
+// where Berth also listens for the hub API.
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../log.ts';
+import { HUB_REACH_FIX } from '../hub-probe.ts';
 import type { HubReach } from '../types.ts';
-import type { DockerPort } from './port.ts';
+import { bridgeAddress, localInterfaces, type BridgeAddress, type Interfaces } from './host-address.ts';
+import type { DockerPort, NetworkInfo } from './port.ts';
 
 /**
  * - network: Berth runs in a container on `network`; servers join it and are reached by name.
  * - host: Berth runs on the host; servers publish their port on 127.0.0.1 (random host port) and
- *   join `network` when one is configured.
+ *   join `network` when one is configured. `hubAddress` is what host.docker.internal resolves to in
+ *   them (the engine's host-gateway when unset).
  */
-export type Networking = { mode: 'network'; network: string } | { mode: 'host'; network?: string | undefined };
+export type Networking =
+  | { mode: 'network'; network: string }
+  | { mode: 'host'; network?: string | undefined; hubAddress?: string | undefined };
 
 export interface Reach extends HubReach {
   networking: Networking;
@@ -40,25 +46,67 @@ export async function workOutReach(
       const ip = self.NetworkSettings?.Networks?.[network]?.IPAddress;
       // Berth may listen on 127.0.0.1 inside its container: also listen on its address on the network.
       const extraListen = !hub.connectUrl && ip && !WILDCARD.has(config.hub.ip) ? [{ host: ip, port: hub.port }] : [];
-      log.info('docker: servers reach the hub by container name', { network, hub: name });
       const hubUrl = hub.connectUrl ?? `http://${name}:${hub.port}`;
-      return { hubUrl, extraListen, networking: { mode: 'network', network }, description: `containers reach the hub at ${hubUrl} (by container name on network ${network})` };
+      const how = hub.connectUrl ? '(hub.hub_connect_url)' : `by container name ${name}`;
+      return { hubUrl, extraListen, description: `containers reach the hub at ${hubUrl} ${how} on network ${network}`, networking: { mode: 'network', network } };
     }
     log.warn('docker: Berth runs in a container that is not on the servers\' network; set docker.network to a network Berth is attached to', {
       container: self.Name, attached, configured,
     });
   }
   if (configured) await ensureNetwork(port, configured, log);
-  const networking: Networking = { mode: 'host', network: configured };
-  if (hub.connectUrl) return { hubUrl: hub.connectUrl, extraListen: [], networking, description: `containers reach the hub at ${hub.connectUrl} (hub.hub_connect_url)` };
-  const bridge = await port.inspectNetwork('bridge');
-  const gateway = bridge?.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
-  if (!gateway) log.warn('docker: no gateway on the default bridge network; containers may not reach the hub (set hub.hub_connect_url)');
-  // host-gateway resolves to that same bridge gateway, so listening there makes the hub API reachable
-  // while the hub itself stays on 127.0.0.1. A hub already on all interfaces needs no extra listener.
-  const extraListen = gateway && !WILDCARD.has(config.hub.ip) && config.hub.ip !== gateway ? [{ host: gateway, port: hub.port }] : [];
-  const hubUrl = `http://host.docker.internal:${hub.port}`;
-  return { hubUrl, extraListen, networking, description: `containers reach the hub at ${hubUrl} (${gateway ?? 'host-gateway'})` };
+  const networkName = configured ?? 'bridge';
+  const host = hostReach({
+    network: await port.inspectNetwork(networkName), networkName, interfaces: localInterfaces(),
+    hubIp: config.hub.ip, port: hub.port, connectUrl: hub.connectUrl,
+  });
+  if (host.warning) log.warn(host.warning, { network: networkName });
+  return {
+    hubUrl: host.hubUrl, extraListen: host.extraListen, description: host.description,
+    networking: { mode: 'host', network: configured, hubAddress: host.hubAddress },
+  };
+}
+
+export interface HostReach extends HubReach {
+  /** The explicit address for host.docker.internal, when Berth can listen on it. */
+  hubAddress: string | undefined;
+  /** Why containers will likely not reach the hub, when that is so. */
+  warning?: string | undefined;
+}
+
+/**
+ * Berth on the host: the hub's address for containers on `network` is this machine's address on
+ * that network's bridge (see bridgeAddress). Berth listens there for the hub API (unless it already
+ * listens on all interfaces), and the containers get that same address as host.docker.internal.
+ */
+export function hostReach(args: {
+  network: NetworkInfo | null;
+  networkName: string;
+  interfaces: Interfaces;
+  hubIp: string;
+  port: number;
+  connectUrl?: string | undefined;
+}): HostReach {
+  const { networkName, connectUrl, port } = args;
+  const address: BridgeAddress = args.network ? bridgeAddress(args.network, args.interfaces) : { source: 'none', iface: undefined };
+  // A gateway that is not on this machine (a remote engine, a VM) is left to the engine's host-gateway.
+  const usable = address.source === 'interface' || (address.source === 'gateway' && address.local) ? address.ip : undefined;
+  const hubUrl = connectUrl ?? `http://host.docker.internal:${port}`;
+  const extraListen = usable && !connectUrl && !WILDCARD.has(args.hubIp) && args.hubIp !== usable ? [{ host: usable, port }] : [];
+  const reach = { hubUrl, extraListen, hubAddress: usable };
+  if (connectUrl) return { ...reach, description: `containers reach the hub at ${connectUrl} (hub.hub_connect_url)` };
+  if (address.source === 'interface') return { ...reach, description: `containers reach the hub at ${hubUrl} (${address.ip} on ${address.iface})` };
+  const gatewayOf = `the gateway of network ${networkName}`;
+  if (usable) return { ...reach, description: `containers reach the hub at ${hubUrl} (${usable}, ${gatewayOf})` };
+  const looked = address.iface ? `no interface ${address.iface} on this machine` : 'it has no bridge interface';
+  const why = address.source === 'gateway'
+    ? `${address.ip}, ${gatewayOf}, is not an address of this machine (${looked}; is the engine remote?)`
+    : args.network ? `Berth found no address of this machine on network ${networkName} (${looked}, and no Gateway in its IPAM config)` : `network ${networkName} does not exist`;
+  return {
+    ...reach,
+    description: `containers are told the hub is at ${hubUrl} (host-gateway), but ${why}: ${HUB_REACH_FIX}`,
+    warning: `docker: containers will likely not reach the hub at ${hubUrl}: ${why}; ${HUB_REACH_FIX}`,
+  };
 }
 
 interface SelfInfo {
