@@ -9,6 +9,7 @@ import { rawStatus } from '../proxy/upgrade.ts';
 import { apiUrl, hubUpstream } from '../proxy/hub-upstream.ts';
 import { recordCheck, type CheckOutcome } from '../services/health/record-check.ts';
 import type { Runtime } from './runtime.ts';
+import { isHubApiAnswer, probeMessage } from '../backends/hub-probe.ts';
 import { closeServer, httpUrl, listen } from './listen.ts';
 
 export interface ProxyRole {
@@ -75,9 +76,9 @@ async function checkListener(rt: Runtime): Promise<CheckOutcome> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(20_000) });
     const text = await res.text();
-    if (res.ok && text.includes('"version"')) return { ok: true, message: `the hub API answers at ${url}` };
-    return { ok: false, message: `the hub API at ${url} answered ${res.status}, not its version; set hub.hub_connect_url to an address containers can reach` };
+    if (res.ok && isHubApiAnswer(text)) return { ok: true, message: probeMessage.reached('this process', url) };
+    return { ok: false, message: probeMessage.failed('this process', url, `it answered ${res.status}, not the hub's version`) };
   } catch (err) {
-    return { ok: false, message: `the hub API does not answer at ${url} (${(err as Error).cause ?? (err as Error).message}); set hub.hub_connect_url to an address containers can reach` };
+    return { ok: false, message: probeMessage.failed('this process', url, String((err as Error).cause ?? (err as Error).message)) };
   }
 }

@@ -11,6 +11,7 @@ import { requestSpawn } from '../services/servers/request-spawn.ts';
 import { waitForServer } from '../services/servers/wait.ts';
 import { INTERRUPTED, reconcileServers } from '../services/servers/reconcile.ts';
 import { SpawnRunner } from './runner.ts';
+import { SpawnError } from '../errors.ts';
 
 /** Counts start() calls in flight. */
 class CountingBackend extends FakeBackend {
@@ -90,5 +91,21 @@ describe('SpawnRunner', () => {
     const events = await t.db.select().from(schema.serverEvents).where(eq(schema.serverEvents.serverId, server.id));
     assert.equal(events.at(-1)?.message, `Spawn failed: ${INTERRUPTED.message}`);
     assert.equal(events.at(-1)?.failed, true);
+  });
+
+  test('a server that died because it could not reach the hub: the failure says so, and readiness fails with it', async () => {
+    const tail = 'Failed to connect to my Hub at http://host.docker.internal:8000/hub/api (attempt 5/5). Is it running?\nConnectionRefusedError: [Errno 111] Connection refused';
+    class Unreachable extends FakeBackend {
+      override async start(): Promise<never> { throw new SpawnError('exited', 'Server exited during start-up (exit code 1)', { logTail: tail }); }
+    }
+    const t = await buildTestApp({ backend: new Unreachable() });
+    const user = await t.createUser('alice');
+    const { server } = await requestSpawn({ ctx: t.ctx, input: { user, serverName: '' } });
+    const row = await waitForServer(t.ctx, server.id, 5000);
+    assert.equal(row.state, 'failed');
+    assert.equal(row.failure?.message, 'The server could not reach the hub at http://host.docker.internal:8000/hub/api: set hub.hub_connect_url to an address containers can reach, and check that Berth listens there (Server exited during start-up (exit code 1))');
+    const ready = await t.app.request('/hub/health/ready');
+    assert.equal(ready.status, 503);
+    assert.match(((await ready.json()) as { message: string }).message, /could not reach the hub at http:\/\/host\.docker\.internal:8000/);
   });
 });

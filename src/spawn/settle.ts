@@ -12,6 +12,8 @@ import { SpawnError, ServiceError } from '../errors.ts';
 import { addEvent, findServerRow, notify, stoppedFields, transition } from '../state/server.ts';
 import { finishStop } from '../services/servers/finish-stop.ts';
 import { waitReady } from './ready.ts';
+import { hubUnreachableHint } from '../backends/hub-probe.ts';
+import { recordCheck } from '../services/health/record-check.ts';
 
 export const WAITING_MESSAGE = 'Waiting for the server to answer HTTP';
 
@@ -53,6 +55,17 @@ async function stopQuietly(ctx: AppContext, ref: BackendRef) {
   try { await ctx.backend.stop(ref); } catch (err) { ctx.log.error('backend stop after a failed spawn failed', { ref, error: String(err) }); }
 }
 
+/**
+ * A server that died because it could not reach the hub says so in its log: the failure then says
+ * that, with the fix, and the readiness check records the proof (a real container failed to reach it).
+ */
+async function explainFailure(ctx: AppContext, failure: ServerFailure): Promise<ServerFailure> {
+  const hint = failure.logTail ? hubUnreachableHint(failure.logTail, ctx.hubUrl + ctx.config.hub.base_url.replace(/\/$/, '')) : undefined;
+  if (!hint) return failure;
+  await recordCheck(ctx, 'hub-from-container', { ok: false, message: hint }).catch(() => {});
+  return { ...failure, message: `${hint} (${failure.message})` };
+}
+
 /** After an error: cancel when a stop was requested, otherwise fail the spawn. `ref` is what start() returned, if anything. */
 export async function failSpawn(ctx: AppContext, row: ServerRow, ref: BackendRef | undefined, err: unknown /* or a ServerFailure */): Promise<void> {
   const current = await findServerRow(ctx.db, row.id);
@@ -65,7 +78,7 @@ export async function failSpawn(ctx: AppContext, row: ServerRow, ref: BackendRef
     return;
   }
   if (current.state !== 'spawning') return;
-  const failure = toFailure(err);
+  const failure = await explainFailure(ctx, toFailure(err));
   ctx.log.warn('spawn failed', { serverId: row.id, reason: failure.reason, message: failure.message, logTail: failure.logTail });
   if (ref) await stopQuietly(ctx, ref);
   const failed = await transition(ctx, {
