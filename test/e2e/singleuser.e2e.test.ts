@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
-import WebSocket from 'ws';
 import { Browser } from '../helpers/browser.ts';
+import { openServer, runKernel, startAndWait, xsrfOf } from '../helpers/jupyter.ts';
 import { e2eConfig, freePort, removeTestObjects, startBerth, type BerthProcess } from '../helpers/berth-process.ts';
 
 const IMAGE = process.env.BERTH_E2E_IMAGE ?? 'berth-test/singleuser:3.0.0';
@@ -31,68 +31,6 @@ const userModel = async (name: string) => (await (await api(`/users/${name}`)).j
   last_activity: string | null;
   servers: Record<string, { ready: boolean; pending: string | null; last_activity: string | null; started: string | null }>;
 };
-
-/** GET /hub/spawn/<user> as the browser, then read the progress stream until ready or failed. */
-async function startAndWait(b: Browser, user: string): Promise<string[]> {
-  const { res } = await b.go(`/hub/spawn/${user}`);
-  await res.arrayBuffer();
-  const stream = await b.raw(`/hub/api/users/${user}/server/progress`, { headers: { accept: 'text/event-stream' } });
-  assert.equal(stream.status, 200, `progress stream: ${stream.status}`);
-  const messages: string[] = [];
-  const reader = stream.body!.getReader();
-  const decoder = new TextDecoder();
-  let buf = '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    buf += decoder.decode(value, { stream: true });
-    let idx;
-    while ((idx = buf.indexOf('\n\n')) >= 0) {
-      const chunk = buf.slice(0, idx);
-      buf = buf.slice(idx + 2);
-      if (!chunk.startsWith('data: ')) continue;
-      const ev = JSON.parse(chunk.slice(6)) as { message: string; ready?: boolean; failed?: boolean };
-      messages.push(ev.message);
-      if (ev.failed) throw new Error(`spawn failed: ${messages.join(' | ')}`);
-      if (ev.ready) { await reader.cancel(); return messages; }
-    }
-  }
-  throw new Error(`progress stream ended without a final event: ${messages.join(' | ')}`);
-}
-
-/** Browser visit to the server: goes through the single-user server's OAuth dance via the hub. */
-async function openServer(b: Browser, user: string) {
-  return b.go(`/user/${user}/tree`);
-}
-
-async function runKernel(b: Browser, user: string, code: string): Promise<string> {
-  const xsrf = b.jar.get('_xsrf') ?? '';
-  const created = await b.raw(`/user/${user}/api/kernels`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'x-xsrftoken': xsrf } });
-  assert.equal(created.status, 201, `kernel create: ${created.status} ${await created.clone().text()}`);
-  const { id } = (await created.json()) as { id: string };
-  const wsUrl = `${berth.origin.replace('http', 'ws')}/user/${user}/api/kernels/${id}/channels?session_id=${randomUUID()}`;
-  const ws = new WebSocket(wsUrl, { headers: { cookie: b.jar.header(`/user/${user}/api/kernels`), origin: berth.origin } });
-  const msgId = randomUUID();
-  const result = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no execute_result within 60 s')), 60_000);
-    ws.on('error', (e) => { clearTimeout(timer); reject(e); });
-    ws.on('unexpected-response', (_req, res) => { clearTimeout(timer); reject(new Error(`websocket refused: ${res.statusCode}`)); });
-    ws.on('open', () => {
-      ws.send(JSON.stringify({
-        header: { msg_id: msgId, username: user, session: randomUUID(), msg_type: 'execute_request', version: '5.3', date: new Date().toISOString() },
-        parent_header: {}, metadata: {}, channel: 'shell', buffers: [],
-        content: { code, silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true },
-      }));
-    });
-    ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as { msg_type: string; parent_header: { msg_id?: string }; content: { data?: Record<string, string> } };
-      if (msg.msg_type === 'execute_result' && msg.parent_header.msg_id === msgId) { clearTimeout(timer); resolve(msg.content.data!['text/plain']!); }
-    });
-  });
-  ws.close();
-  await b.raw(`/user/${user}/api/kernels/${id}`, { method: 'DELETE', headers: { 'x-xsrftoken': xsrf } });
-  return result;
-}
 
 describe('one user, one real Jupyter server, end to end', { timeout: 15 * 60_000 }, () => {
   const alice = () => new Browser(berth.origin);
@@ -206,11 +144,3 @@ describe('one user, one real Jupyter server, end to end', { timeout: 15 * 60_000
     assert.equal(((await file.json()) as { content: string }).content, 'kept across restarts');
   });
 });
-
-/** The hub's XSRF token for cookie-authenticated API writes, read from the home page. */
-async function xsrfOf(b: Browser): Promise<string> {
-  const html = await (await b.raw('/hub/home')).text();
-  const xsrf = /data-xsrf="([^"]+)"/.exec(html)?.[1] ?? /name="_xsrf"\s+value="([^"]+)"/.exec(html)?.[1];
-  assert.ok(xsrf, 'the home page carries the XSRF token'); // else a denial below would prove nothing
-  return xsrf;
-}
