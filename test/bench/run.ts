@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import { load } from './load.ts';
+import { spawnWake } from './wake.bench.ts';
 
 /** Child: an app with 1000 users and tokens, one OAuth-style browser token printed for the parent. */
 async function serveTokenCheck() {
@@ -40,7 +41,7 @@ async function tokenCheck() {
 if (process.env.BENCH_ROLE === 'token-check-server') {
   await serveTokenCheck();
 } else {
-  const results = { date: new Date().toISOString(), node: process.version, tokenCheck: await tokenCheck() };
+  const results = { date: new Date().toISOString(), node: process.version, tokenCheck: await tokenCheck(), spawnWake: await spawnWake() };
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const file = new URL('./results/latest.json', import.meta.url);
   writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
