@@ -23,6 +23,8 @@ export interface WorkerRole {
 export async function startWorker(ctx: AppContext): Promise<WorkerRole> {
   const wake = await listenForWakeUps(ctx);
   let runner: SpawnRunner | undefined;
+  /** Set once the reconcile that follows taking the lease is done: the jobs wait for it. */
+  let settled = false;
   // Lease changes are handled one after another, off the keeper's renewal path.
   let session: Promise<void> = Promise.resolve();
   const then = (step: () => Promise<void>) => {
@@ -39,10 +41,12 @@ export async function startWorker(ctx: AppContext): Promise<WorkerRole> {
     ctx.log.info('reconciled servers', counts);
     if (!keeper.acting) return; // lost while reconciling: end() closes it
     next.start();
+    settled = true;
     void proveReach(ctx);
   };
   const end = async (reason: string) => {
     ctx.log.warn('worker: lease lost; this process stops running spawns and jobs', { reason });
+    settled = false;
     // In-flight spawns are left as they are: the new holder's reconcile adopts or fails them.
     await runner?.close();
     runner = undefined;
@@ -50,7 +54,7 @@ export async function startWorker(ctx: AppContext): Promise<WorkerRole> {
 
   const keeper = new LeaseKeeper(ctx, { acquired: (r) => then(() => begin(r)), lost: (why) => then(() => end(why)) }, () => wake.url);
   const stopJobs = scheduleJobs(ctx, {
-    acting: () => keeper.acting,
+    acting: () => settled && keeper.acting,
     resume: (row, user) => runner?.resume(row, user),
   });
   keeper.start();
@@ -62,7 +66,9 @@ export async function startWorker(ctx: AppContext): Promise<WorkerRole> {
       stopJobs();
       await keeper.stop();
       await session;
+      // Flights are abandoned before the lease is given up, so the next holder never races them.
       await runner?.close();
+      await keeper.release();
       await wake.close();
     },
   };

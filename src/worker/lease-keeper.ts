@@ -35,11 +35,15 @@ export class LeaseKeeper {
     this.schedule(0);
   }
 
-  /** Stops trying; a held lease is given up so a standby takes it at once. */
+  /** Stops trying and renewing (a try under way finishes first); the lease is kept until release(). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.turn;
+  }
+
+  /** Gives a held lease up, so a standby takes it at its next try instead of waiting for it to lapse. */
+  async release(): Promise<void> {
     if (this.held) {
       this.held = false;
       await releaseLease(this.ctx.db, WORKER_LEASE, this.ctx.instanceId).catch((err: unknown) =>
