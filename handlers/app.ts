@@ -82,10 +82,12 @@ export function createApp(ctx: AppContext) {
     let status = 500;
     let message = 'Internal Server Error';
     let headers: Record<string, string> = {};
-    if (err instanceof ServiceError) {
-      status = err.status;
-      message = err.message;
-      headers = err.headers;
+    // drizzle wraps what a statement threw (e.g. the database-busy ServiceError) in its own error.
+    const known = err instanceof ServiceError ? err : err instanceof Error && err.cause instanceof ServiceError ? err.cause : undefined;
+    if (known) {
+      status = known.status;
+      message = known.message;
+      headers = known.headers;
     } else if (err instanceof HTTPException) {
       status = err.status;
       message = err.message || (status === 413 ? 'Request body too large' : 'Bad Request');

@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate': {
       const { config } = loadConfig({ file });
       const { openDb } = await import('../db/client.ts');
-      const db = await openDb(dbUrl(config));
+      const db = await openDb(dbUrl(config), { authToken: config.hub.db_auth_token });
       db.$client.close();
       console.log(`berth: database ${dbUrl(config)} is up to date`);
       return 0;

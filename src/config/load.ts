@@ -20,6 +20,7 @@ const ALIASES: Record<string, string> = {
   BERTH_BASE_URL: 'hub.base_url',
   BERTH_DATA_DIR: 'hub.data_dir',
   BERTH_DB_URL: 'hub.db_url',
+  BERTH_DB_AUTH_TOKEN: 'hub.db_auth_token',
   BERTH_LOG_LEVEL: 'hub.log_level',
   BERTH_HUB_CONNECT_URL: 'hub.hub_connect_url',
   BERTH_IMAGE: 'spawner.image',
@@ -102,7 +103,8 @@ export function loadConfig(opts: { file?: string | undefined; env?: Env } = {}):
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('BERTH_') || value === undefined || name === 'BERTH_CONFIG' || name === 'BERTH_ADMIN_TOKEN') continue;
     const path = ALIASES[name] ?? genericPath(name);
-    if (path) setPath(raw, path, path.endsWith('password') || path === 'spawner.image' || path.endsWith('_url') || path.endsWith('dir') ? value : scalar(value));
+    // secrets, URLs and paths are taken as written: a token of digits must not become a number
+    if (path) setPath(raw, path, path.endsWith('password') || path.endsWith('_token') || path === 'spawner.image' || path.endsWith('_url') || path.endsWith('dir') ? value : scalar(value));
   }
   // BERTH_ADMIN_TOKEN: an admin-scoped API token for scripts, as a built-in service.
   if (env.BERTH_ADMIN_TOKEN) {

@@ -20,6 +20,8 @@ export const hubSchema = z
     data_dir: z.string().default('./data'),
     /** libSQL URL; default file:<data_dir>/berth.db. */
     db_url: z.string().optional(),
+    /** The libSQL server's auth token, usually `${BERTH_DB_AUTH_TOKEN}`; unused for a local file. */
+    db_auth_token: z.string().optional(),
     /** JupyterHub.cookie_max_age_days, also the OAuth token lifetime. */
     cookie_max_age_days: z.number().positive().default(14),
     /** JupyterHub's slow_spawn_timeout / slow_stop_timeout: how long a POST/DELETE waits before 202. */

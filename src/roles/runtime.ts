@@ -25,7 +25,7 @@ export async function createRuntime(opts: { configFile?: string | undefined }): 
   const log = createLogger(config.hub.log_level);
   const backend = createBackend(config, log);
   const reach = await backend.init({ port: config.hub.port, connectUrl: config.hub.hub_connect_url });
-  const db = await openDb(dbUrl(config));
+  const db = await openDb(dbUrl(config), { authToken: config.hub.db_auth_token });
   const ctx: AppContext = { config, db, backend, clock: systemClock, log, events: new EventEmitter(), hubUrl: reach.hubUrl, instanceId: newInstanceId() };
   ctx.events.setMaxListeners(0); // one listener per open progress stream
   return {

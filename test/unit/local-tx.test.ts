@@ -28,7 +28,8 @@ describe('single writer for local libSQL', () => {
       ]);
       assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
       assert.deepEqual(await names(db), ['a', 'c', 'plain1', 'plain2']);
-      assert.deepEqual((await db.$client.execute('PRAGMA busy_timeout')).rows.map((r) => r[0]), [5000], 'still the configured connection');
+      // synchronous = NORMAL (1) is openDb's, not SQLite's default FULL (2): still the configured connection
+      assert.deepEqual((await db.$client.execute('PRAGMA synchronous')).rows.map((r) => r[0]), [1], 'still the configured connection');
       assert.equal(db.$client.closed, false);
       db.$client.close();
       assert.equal(db.$client.closed, true);
