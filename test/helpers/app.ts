@@ -47,6 +47,8 @@ export interface TestAppOptions {
   runner?: boolean;
   /** Open this database file instead of a new one (another "process" on the same database). */
   dbFile?: string;
+  /** How long a write waits out another connection's lock before 503 (openDb's default: 10 s). */
+  busyDeadlineMs?: number;
 }
 
 export async function buildTestApp(opts: TestAppOptions = {}) {
@@ -54,7 +56,7 @@ export async function buildTestApp(opts: TestAppOptions = {}) {
   // A temporary file, not ':memory:': libSQL hands the in-memory connection to the first
   // transaction and later queries would see a fresh, empty database.
   const dbFile = opts.dbFile ?? join(tmpRoot(), `db-${++dbCount}.sqlite`);
-  const db = await openDb(`file:${dbFile}`);
+  const db = await openDb(`file:${dbFile}`, { busyDeadlineMs: opts.busyDeadlineMs });
   const backend = opts.backend ?? new FakeBackend();
   const ctx: AppContext = {
     config, db, backend, clock: opts.clock ?? { now: () => Date.now() }, log: silentLogger,
