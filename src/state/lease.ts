@@ -28,11 +28,16 @@ export interface ClaimResult {
 /** Takes the lease if it is free, lapsed or its holder is gone; renews it if already ours. */
 export async function claimLease(db: Db, claim: Claim): Promise<ClaimResult> {
   const l = schema.leases;
+  const busy = (current: LeaseRow | undefined): boolean =>
+    !!current && current.holder !== claim.holder && current.expiresAt > claim.now && !instanceIsGone(current.holder, claim.holder);
+  // A standby asks every tenth of a period: a plain read, so waiting costs no write lock.
+  const seen = await currentLease(db, claim.name);
+  if (seen && busy(seen)) return { held: false, lease: seen };
   return db.transaction(async (tx) => {
     const [current] = await tx.select().from(l).where(eq(l.name, claim.name));
     const ours = current?.holder === claim.holder;
     const lapsed = !!current && current.expiresAt <= claim.now;
-    if (current && !ours && !lapsed && !instanceIsGone(current.holder, claim.holder)) return { held: false, lease: current };
+    if (current && busy(current)) return { held: false, lease: current };
     const row: LeaseRow = {
       name: claim.name, holder: claim.holder, expiresAt: claim.now + claim.ttlMs,
       acquiredAt: ours ? current.acquiredAt : claim.now, wakeUrl: claim.wakeUrl ?? null,
