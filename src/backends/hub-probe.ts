@@ -1,5 +1,8 @@
 // What every backend's hub-reach check shares: the URL a server fetches, the answer that counts, the
-// one-line messages, and the hint for a spawn whose server could not reach the hub (pure functions).
+// one-line messages, the fetch from this process, and the hint for a spawn whose server could not
+// reach the hub.
+
+import type { HubProbeResult } from './types.ts';
 
 /** The advice every "containers cannot reach the hub" message ends with. */
 export const HUB_REACH_FIX = 'set hub.hub_connect_url to an address containers can reach';
@@ -12,6 +15,11 @@ export function hubApiUrl(hubUrl: string): string {
 /** The hub API root answers {"version": "…"}; a page from anything else is not the hub. */
 export function isHubApiAnswer(body: string): boolean {
   return body.includes('"version"');
+}
+
+/** The hub as the servers' environment names it: the reach's hub URL plus base_url (no trailing slash). */
+export function hubUrlForServers(hubUrl: string, baseUrl: string): string {
+  return `${hubUrl.replace(/\/+$/, '')}${baseUrl.replace(/\/$/, '')}`;
 }
 
 /** `who` names the client that tried: "a container", "this process". */
@@ -38,4 +46,18 @@ export function hubUnreachableHint(logTail: string, hubUrl: string): string | un
   const exception = traceback.map((l) => /^\s*[A-Za-z_][\w.]*: (.+)$/.exec(l)?.[1]).filter(Boolean).at(-1);
   const cause = exception ? ` (${exception.replace(/^\[Errno -?\d+\]\s*/, '').trim()})` : '';
   return `The server could not reach the hub at ${url}${cause}: ${HUB_REACH_FIX}, and check that Berth listens there`;
+}
+
+/** GETs `<apiUrl>/` from this process (the fake's servers, the proxy's own listener check). */
+export async function probeFromHere(apiUrl: string, timeoutMs: number, signal?: AbortSignal): Promise<HubProbeResult> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  try {
+    const res = await fetch(`${apiUrl}/`, { redirect: 'manual', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+    const body = await res.text();
+    if (isHubApiAnswer(body)) return { ok: true, message: probeMessage.reached('this process', apiUrl) };
+    return { ok: false, message: probeMessage.failed('this process', apiUrl, `what answered (HTTP ${res.status}) is not the hub API`) };
+  } catch (err) {
+    const cause = (err as { cause?: { message?: string } }).cause?.message ?? String(err);
+    return { ok: false, message: probeMessage.failed('this process', apiUrl, cause) };
+  }
 }

@@ -8,6 +8,7 @@ import { ServiceError } from '../errors.ts';
 import { escapeHtml } from '../html.ts';
 import { Forwarder, type Upstream } from './forward.ts';
 import { parseTarget } from './routes.ts';
+import { dialable, httpUrl } from '../net.ts';
 
 const HOLD_MS = 15_000;
 const RETRY_MS = 100;
@@ -25,8 +26,7 @@ export interface HubUpstream {
 /** `http://<hub_ip>:<hub_port>` unless hub.api_url says otherwise (a wildcard listen address is dialled on loopback). */
 export function apiUrl(config: AppContext['config']): string {
   if (config.hub.api_url) return config.hub.api_url.replace(/\/$/, '');
-  const ip = ['0.0.0.0', '::', ''].includes(config.hub.hub_ip) ? '127.0.0.1' : config.hub.hub_ip;
-  return `http://${ip.includes(':') ? `[${ip}]` : ip}:${config.hub.hub_port}`;
+  return httpUrl(dialable(config.hub.hub_ip), config.hub.hub_port, '');
 }
 
 export function hubUpstream(ctx: AppContext, url: string): HubUpstream {

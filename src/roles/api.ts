@@ -7,7 +7,8 @@ import { createApp } from '../../handlers/app.ts';
 import { syncServices } from '../services/services/sync.ts';
 import { ensureAdminPassword } from '../auth/password.ts';
 import type { Runtime } from './runtime.ts';
-import { closeServer, httpUrl, listen } from './listen.ts';
+import { closeServer, listen } from './listen.ts';
+import { httpUrl } from '../net.ts';
 
 export interface ApiRole {
   listener: RequestListener;

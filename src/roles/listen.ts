@@ -13,8 +13,6 @@ export function listen(server: Server, host: string, port: number, setting: stri
   });
 }
 
-export const httpUrl = (host: string, port: number, path = '/') => `http://${host.includes(':') ? `[${host}]` : host}:${port}${path}`;
-
 /**
  * Stops accepting and drops idle keep-alive connections; resolves once the rest have ended or after
  * `graceMs` (upgraded WebSockets never end by themselves; the process exit ends them).

@@ -7,17 +7,17 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import { createProxy } from '../proxy/index.ts';
 import { rawStatus } from '../proxy/upgrade.ts';
 import { apiUrl, hubUpstream } from '../proxy/hub-upstream.ts';
-import { recordCheck, type CheckOutcome } from '../services/health/record-check.ts';
+import { recordCheck } from '../services/health/record-check.ts';
+import type { HubProbeResult } from '../backends/types.ts';
 import type { Runtime } from './runtime.ts';
-import { isHubApiAnswer, probeMessage } from '../backends/hub-probe.ts';
-import { closeServer, httpUrl, listen } from './listen.ts';
+import { hubApiUrl, hubUrlForServers, probeFromHere } from '../backends/hub-probe.ts';
+import { closeServer, listen } from './listen.ts';
+import { httpUrl, isWildcard } from '../net.ts';
 
 export interface ProxyRole {
   url: string;
   close(): Promise<void>;
 }
-
-const WILDCARD = new Set(['0.0.0.0', '::', '']);
 
 export async function startProxy(rt: Runtime, hub: { listener?: RequestListener | undefined }): Promise<ProxyRole> {
   const { ctx, reach } = rt;
@@ -67,18 +67,12 @@ export async function startProxy(rt: Runtime, hub: { listener?: RequestListener 
  * listener is up where they look; a container's own view (firewalls, routes) is proven by the
  * worker's probe.
  */
-async function checkListener(rt: Runtime): Promise<CheckOutcome> {
+async function checkListener(rt: Runtime): Promise<HubProbeResult> {
   const { ctx, reach } = rt;
-  if (ctx.config.hub.hub_connect_url) return { ok: null, message: 'hub.hub_connect_url is set; it is checked from a container, not from here' };
-  const addr = reach.extraListen[0] ?? (WILDCARD.has(ctx.config.hub.ip) ? undefined : { host: ctx.config.hub.ip, port: ctx.config.hub.port });
-  if (!addr) return { ok: null, message: `Berth listens on every address (hub.ip ${ctx.config.hub.ip}); checked from a container only` };
-  const url = `${httpUrl(addr.host, addr.port, ctx.config.hub.base_url)}hub/api/`;
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(20_000) });
-    const text = await res.text();
-    if (res.ok && isHubApiAnswer(text)) return { ok: true, message: probeMessage.reached('this process', url) };
-    return { ok: false, message: probeMessage.failed('this process', url, `it answered ${res.status}, not the hub's version`) };
-  } catch (err) {
-    return { ok: false, message: probeMessage.failed('this process', url, String((err as Error).cause ?? (err as Error).message)) };
-  }
+  const { hub_connect_url, ip, port, base_url } = ctx.config.hub;
+  if (hub_connect_url) return { ok: null, message: 'hub.hub_connect_url is set; it is checked from a container, not from here' };
+  const addr = reach.extraListen[0] ?? (isWildcard(ip) ? undefined : { host: ip, port });
+  if (!addr) return { ok: null, message: `Berth listens on every address (hub.ip ${ip}); checked from a container only` };
+  // Long enough for an api in another process to come up: the proxy holds the request until it does.
+  return probeFromHere(hubApiUrl(hubUrlForServers(httpUrl(addr.host, addr.port, ''), base_url)), 20_000);
 }

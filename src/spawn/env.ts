@@ -3,6 +3,7 @@
 import type { Config } from '../config/schema.ts';
 import { accessScopes } from '../auth/scopes.ts';
 import { escapePath, oauthClientId, serverPrefix } from '../names.ts';
+import { hubApiUrl, hubUrlForServers } from '../backends/hub-probe.ts';
 
 export interface EnvInput {
   config: Config;
@@ -26,7 +27,7 @@ export function serverEnv(input: EnvInput): Record<string, string> {
   const { config, user, server, token } = input;
   const base = config.hub.base_url;
   const prefix = serverPrefix(base, user, server);
-  const api = `${input.hubUrl.replace(/\/+$/, '')}${base}hub/api`;
+  const api = hubApiUrl(hubUrlForServers(input.hubUrl, base));
   const host = input.bindIp.includes(':') ? `[${input.bindIp}]` : input.bindIp; // 5.x brackets IPv6
   const scopes = pyJsonList(accessScopes(user, server));
   const env: Record<string, string> = {

@@ -12,7 +12,7 @@ import { SpawnError, ServiceError } from '../errors.ts';
 import { addEvent, findServerRow, notify, stoppedFields, transition } from '../state/server.ts';
 import { finishStop } from '../services/servers/finish-stop.ts';
 import { waitReady } from './ready.ts';
-import { hubUnreachableHint } from '../backends/hub-probe.ts';
+import { hubUnreachableHint, hubUrlForServers } from '../backends/hub-probe.ts';
 import { recordCheck } from '../services/health/record-check.ts';
 
 export const WAITING_MESSAGE = 'Waiting for the server to answer HTTP';
@@ -60,7 +60,7 @@ async function stopQuietly(ctx: AppContext, ref: BackendRef) {
  * that, with the fix, and the readiness check records the proof (a real container failed to reach it).
  */
 async function explainFailure(ctx: AppContext, failure: ServerFailure): Promise<ServerFailure> {
-  const hint = failure.logTail ? hubUnreachableHint(failure.logTail, ctx.hubUrl + ctx.config.hub.base_url.replace(/\/$/, '')) : undefined;
+  const hint = failure.logTail ? hubUnreachableHint(failure.logTail, hubUrlForServers(ctx.hubUrl, ctx.config.hub.base_url)) : undefined;
   if (!hint) return failure;
   await recordCheck(ctx, 'hub-from-container', { ok: false, message: hint }).catch(() => {});
   return { ...failure, message: `${hint} (${failure.message})` };

@@ -11,6 +11,7 @@ import type { ClaimResult } from '../state/lease.ts';
 import { scheduleJobs } from './jobs.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import { listenForWakeUps } from './wake-listener.ts';
+import { hubUrlForServers } from '../backends/hub-probe.ts';
 
 export interface WorkerRole {
   /** Holding the lease right now. */
@@ -78,7 +79,7 @@ export async function startWorker(ctx: AppContext): Promise<WorkerRole> {
 async function proveReach(ctx: AppContext): Promise<void> {
   if (!ctx.backend.probeHubReach) return;
   try {
-    const hubUrl = ctx.hubUrl + ctx.config.hub.base_url.replace(/\/$/, ''); // as the servers' env has it
+    const hubUrl = hubUrlForServers(ctx.hubUrl, ctx.config.hub.base_url);
     const outcome = await ctx.backend.probeHubReach(hubUrl);
     await recordCheck(ctx, 'hub-from-container', outcome);
     if (outcome.ok === false) ctx.log.error('containers cannot reach the hub', { hubUrl, message: outcome.message });

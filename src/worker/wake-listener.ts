@@ -3,6 +3,7 @@
 // hold, so it needs no credentials: at worst a stranger makes the worker look at its queue early.
 import { createServer, type Server } from 'node:http';
 import type { AppContext } from '../context.ts';
+import { dialable, httpUrl } from '../net.ts';
 
 export interface WakeListener {
   /** e.g. http://127.0.0.1:41234, recorded in the lease for api processes to find. */
@@ -33,9 +34,8 @@ export async function listenForWakeUps(ctx: AppContext): Promise<WakeListener> {
   });
   server.unref(); // never what keeps a process alive
   const bound = (server.address() as { port: number }).port;
-  const host = ['0.0.0.0', '::'].includes(ip) ? '127.0.0.1' : ip;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
+    url: httpUrl(dialable(ip), bound, ''),
     close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
   };
 }

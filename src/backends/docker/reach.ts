@@ -10,6 +10,7 @@ import { HUB_REACH_FIX } from '../hub-probe.ts';
 import type { HubReach } from '../types.ts';
 import { bridgeAddress, localInterfaces, type BridgeAddress, type Interfaces } from './host-address.ts';
 import type { DockerPort, NetworkInfo } from './port.ts';
+import { isWildcard } from '../../net.ts';
 
 /**
  * - network: Berth runs in a container on `network`; servers join it and are reached by name.
@@ -26,7 +27,6 @@ export interface Reach extends HubReach {
 }
 
 const DEFAULT_NETWORKS = new Set(['bridge', 'host', 'none']);
-const WILDCARD = new Set(['0.0.0.0', '::', '']);
 
 export async function workOutReach(
   port: DockerPort,
@@ -45,7 +45,7 @@ export async function workOutReach(
       const name = self.Name.replace(/^\//, '');
       const ip = self.NetworkSettings?.Networks?.[network]?.IPAddress;
       // Berth may listen on 127.0.0.1 inside its container: also listen on its address on the network.
-      const extraListen = !hub.connectUrl && ip && !WILDCARD.has(config.hub.ip) ? [{ host: ip, port: hub.port }] : [];
+      const extraListen = !hub.connectUrl && ip && !isWildcard(config.hub.ip) ? [{ host: ip, port: hub.port }] : [];
       const hubUrl = hub.connectUrl ?? `http://${name}:${hub.port}`;
       const how = hub.connectUrl ? '(hub.hub_connect_url)' : `by container name ${name}`;
       return { hubUrl, extraListen, description: `containers reach the hub at ${hubUrl} ${how} on network ${network}`, networking: { mode: 'network', network } };
@@ -92,7 +92,7 @@ export function hostReach(args: {
   // A gateway that is not on this machine (a remote engine, a VM) is left to the engine's host-gateway.
   const usable = address.source === 'interface' || (address.source === 'gateway' && address.local) ? address.ip : undefined;
   const hubUrl = connectUrl ?? `http://host.docker.internal:${port}`;
-  const extraListen = usable && !connectUrl && !WILDCARD.has(args.hubIp) && args.hubIp !== usable ? [{ host: usable, port }] : [];
+  const extraListen = usable && !connectUrl && !isWildcard(args.hubIp) && args.hubIp !== usable ? [{ host: usable, port }] : [];
   const reach = { hubUrl, extraListen, hubAddress: usable };
   if (connectUrl) return { ...reach, description: `containers reach the hub at ${connectUrl} (hub.hub_connect_url)` };
   if (address.source === 'interface') return { ...reach, description: `containers reach the hub at ${hubUrl} (${address.ip} on ${address.iface})` };

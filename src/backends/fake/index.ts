@@ -9,7 +9,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SpawnError, throwIfCancelled } from '../../errors.ts';
-import { hubApiUrl, isHubApiAnswer, probeMessage } from '../hub-probe.ts';
+import { hubApiUrl, probeFromHere } from '../hub-probe.ts';
 import type { Backend, BackendRef, HubProbeResult, HubReach, ListedServer, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
 
 interface FakeServer {
@@ -35,18 +35,8 @@ export class FakeBackend implements Backend {
   }
 
   /** The fake's servers run in this process, so an HTTP GET from here is what one of them would do. */
-  async probeHubReach(hubUrl: string, signal?: AbortSignal): Promise<HubProbeResult> {
-    const apiUrl = hubApiUrl(hubUrl);
-    const timeout = AbortSignal.timeout(5000);
-    try {
-      const res = await fetch(`${apiUrl}/`, { redirect: 'manual', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-      const body = await res.text();
-      if (isHubApiAnswer(body)) return { ok: true, message: probeMessage.reached('this process', apiUrl) };
-      return { ok: false, message: probeMessage.failed('this process', apiUrl, `what answered (HTTP ${res.status}) is not the hub API`) };
-    } catch (err) {
-      const cause = (err as { cause?: { message?: string } }).cause?.message ?? String(err);
-      return { ok: false, message: probeMessage.failed('this process', apiUrl, cause) };
-    }
+  probeHubReach(hubUrl: string, signal?: AbortSignal): Promise<HubProbeResult> {
+    return probeFromHere(hubApiUrl(hubUrl), 5000, signal);
   }
 
   async start(spec: ServerSpec, progress: ProgressFn, signal?: AbortSignal): Promise<StartResult> {
