@@ -19,6 +19,7 @@ import { progressApi } from './api/progress.ts';
 import { activityApi } from './api/activity.ts';
 import { tokensApi } from './api/tokens.ts';
 import { oauthApi } from './api/oauth.ts';
+import { workerApi } from './api/worker.ts';
 import { pages } from './pages/index.tsx';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -70,6 +71,7 @@ export function createApp(ctx: AppContext) {
   hub.route('/hub/api', activityApi);
   hub.route('/hub/api', tokensApi);
   hub.route('/hub/api', oauthApi);
+  hub.route('/hub/api', workerApi);
   hub.route('/', pages);
 
   app.notFound((c) => {

@@ -10,3 +10,4 @@ export * from './services.ts';
 export * from './leases.ts';
 export * from './audit.ts';
 export * from './health_checks.ts';
+export * from './worker_jobs.ts';

@@ -46,6 +46,16 @@ export interface ListedServer {
   running: boolean;
   url?: string | undefined;
   configHash?: string | undefined;
+  /** When it was created / when it last stopped (ms since the epoch), when the backend knows: prune's grace periods. */
+  createdAt?: number | undefined;
+  finishedAt?: number | undefined;
+}
+
+/** A home volume the backend created (found by label). */
+export interface ListedVolume {
+  name: string;
+  user: string;
+  createdAt?: number | undefined;
 }
 
 export type ProgressFn = (progress: number, message: string) => void;
@@ -103,6 +113,15 @@ export interface Backend {
    * pulls an image; bounded in time; leaves nothing behind; never throws for an unreachable hub.
    */
   probeHubReach?(hubUrl: string, signal?: AbortSignal): Promise<HubProbeResult>;
+  /** Optional capability (prune): the home volumes this backend created, found by label. */
+  listVolumes?(): Promise<ListedVolume[]>;
+  /** Optional capability (prune): removes one home volume; only ever called by an explicit admin choice. */
+  removeVolume?(name: string): Promise<void>;
+  /**
+   * Optional capability (pre-pull): makes `image` present where servers start, honouring the pull
+   * policy ('never' does nothing, 'if-not-present' pulls only a missing image). Says what it did.
+   */
+  pullImage?(image: string, signal?: AbortSignal): Promise<'pulled' | 'present' | 'skipped'>;
   /** Releases clients and timers (tests). */
   close?(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 // The one configuration schema. Every key has a default (the embedded defaults), so Berth starts
 // with no file at all. JupyterHub / DockerSpawner equivalents are named where one exists.
+import { Cron } from 'croner';
 import { z } from 'zod';
 
 const seconds = z.number().positive();
@@ -7,6 +8,10 @@ const seconds = z.number().positive();
 const byteSize = z.union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*[kKmMgGtT]?[bB]?$/, 'a size like 512M or 2G')]);
 const pep440 = z.string().regex(/^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$/, 'a PEP 440 version like 5.3.0');
 const userName = z.string().min(1).max(255);
+/** A cron expression croner accepts (checked here, so a typo fails at start-up, not at 8:45 on Monday). */
+const cronExpr = z.string().min(1).refine((e) => {
+  try { new Cron(e, { paused: true }).stop(); return true; } catch { return false; }
+}, 'a cron expression like "45 8 * * 1-5" (minute hour day month weekday, seconds optional in front)');
 
 export const hubSchema = z
   .object({
@@ -113,6 +118,82 @@ export const dockerSchema = z
   })
   .strict();
 
+/** Idle culling, as jupyterhub-idle-culler does it (each key names the culler flag it replaces). */
+export const cullSchema = z
+  .object({
+    /** Runs the cull job in the worker (instead of running jupyterhub-idle-culler as a service). */
+    enabled: z.boolean().default(false),
+    /** --timeout: a server idle this many seconds is stopped. */
+    timeout: seconds.default(600),
+    /** --cull-every: seconds between runs; 0 means timeout / 2, as the culler does. */
+    every: z.number().min(0).default(0),
+    /** --max-age: a server running this many seconds is stopped even when active; 0 is off. */
+    max_age: z.number().min(0).default(0),
+    /** --cull-users: a user whose servers are all stopped and who was idle `timeout` seconds is deleted (home volume kept). */
+    users: z.boolean().default(false),
+    /** --cull-admin-users: whether --cull-users deletes admins too. */
+    admin_users: z.boolean().default(true),
+    /** --cull-default-servers / --cull-named-servers: which servers are culled. */
+    default_servers: z.boolean().default(true),
+    named_servers: z.boolean().default(true),
+    /** --remove-named-servers: a culled named server's record is deleted too. */
+    remove_named_servers: z.boolean().default(false),
+    /** --concurrency: at most this many stops at once. */
+    concurrency: z.number().int().positive().default(10),
+    /**
+     * A server with a kernel that is busy (executing) is not idle: Berth asks the server's own
+     * /api/kernels. An open but idle browser tab does not count. No culler flag does this.
+     */
+    busy_kernels: z.boolean().default(false),
+  })
+  .strict();
+
+/** Removing what Berth created and nothing owns any more. Never touches anything without Berth's labels. */
+export const pruneSchema = z
+  .object({
+    /** Seconds between runs. */
+    every: seconds.default(300),
+    /** A labelled container no server row owns is removed once it is this many seconds old (never an in-flight spawn's). */
+    orphan_grace: seconds.default(300),
+    /** A labelled container that stopped is removed once it has been stopped this many seconds. */
+    stopped_age: seconds.default(3600),
+    /**
+     * Home volumes of deleted users: 'keep' (never touched), 'report' (listed in the worker status and
+     * the log, nothing removed) or 'remove' (removed once reported for `volume_grace` seconds).
+     * A volume of an existing user is never removed.
+     */
+    deleted_user_volumes: z.enum(['keep', 'report', 'remove']).default('keep'),
+    volume_grace: seconds.default(7 * 86400),
+  })
+  .strict();
+
+/** Pulling images before anyone waits for them. */
+export const prepullSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Images pulled besides spawner.image. */
+    images: z.array(z.string().min(1)).default([]),
+    /** Seconds between runs (also run at once when the config changes). */
+    every: seconds.default(6 * 3600),
+  })
+  .strict();
+
+/** A cron entry that starts (and optionally stops) the servers of listed users, e.g. before a class. */
+export const scheduleSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, . _ -'),
+    /** Cron expression (croner syntax, seconds optional), e.g. "45 8 * * 1-5". */
+    start: cronExpr,
+    /** Cron expression for stopping the same servers; unset leaves them to the culler. */
+    stop: cronExpr.optional(),
+    /** IANA time zone of the expressions, e.g. "Europe/Berlin"; default the machine's. */
+    timezone: z.string().optional(),
+    users: z.array(userName).min(1),
+    /** Named server to start; '' is the default server. */
+    server: z.string().default(''),
+  })
+  .strict();
+
 export const workerSchema = z
   .object({
     /**
@@ -127,6 +208,24 @@ export const workerSchema = z
     expire_every: seconds.default(600),
     /** Seconds between reconciliations of the database with the backend (also done when a worker takes the lease). */
     reconcile_every: seconds.default(60),
+    /** Progress events of earlier spawns are deleted once this many seconds old (the latest spawn's stay). */
+    events_max_age: seconds.default(7 * 86400),
+    cull: cullSchema.default(cullSchema.parse({})),
+    prune: pruneSchema.default(pruneSchema.parse({})),
+    prepull: prepullSchema.default(prepullSchema.parse({})),
+    schedules: z.array(scheduleSchema).default([]),
+  })
+  .strict();
+
+/** Webhook-triggered spawns: POST /hub/api/webhooks/spawn, signed with HMAC-SHA256 (off until a secret is set). */
+export const webhooksSchema = z
+  .object({
+    /** The shared secret, usually `${BERTH_WEBHOOK_SECRET}`; unset, the endpoint answers 404. */
+    secret: z.string().min(16, 'at least 16 characters').optional(),
+    /** A signature's timestamp may be at most this many seconds away from now (replays are refused within it). */
+    tolerance_seconds: seconds.default(300),
+    /** At most this many users per call. */
+    max_users: z.number().int().positive().default(500),
   })
   .strict();
 
@@ -139,6 +238,7 @@ export const configSchema = z
     spawner: spawnerSchema.default(spawnerSchema.parse({})),
     docker: dockerSchema.default(dockerSchema.parse({})),
     worker: workerSchema.default(workerSchema.parse({})),
+    webhooks: webhooksSchema.default(webhooksSchema.parse({})),
   })
   .strict();
 

@@ -8,7 +8,7 @@ import { reconcileServers } from '../services/servers/reconcile.ts';
 import { recordAudit } from '../services/audit/record.ts';
 import { recordCheck } from '../services/health/record-check.ts';
 import type { ClaimResult } from '../state/lease.ts';
-import { scheduleJobs } from './jobs.ts';
+import { scheduleJobs } from './jobs/index.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import { listenForWakeUps } from './wake-listener.ts';
 import { hubUrlForServers } from '../backends/hub-probe.ts';
@@ -54,7 +54,7 @@ export async function startWorker(ctx: AppContext): Promise<WorkerRole> {
   };
 
   const keeper = new LeaseKeeper(ctx, { acquired: (r) => then(() => begin(r)), lost: (why) => then(() => end(why)) }, () => wake.url);
-  const stopJobs = scheduleJobs(ctx, {
+  const jobs = scheduleJobs(ctx, {
     acting: () => settled && keeper.acting,
     resume: (row, user) => runner?.resume(row, user),
   });
@@ -62,9 +62,12 @@ export async function startWorker(ctx: AppContext): Promise<WorkerRole> {
 
   return {
     get acting() { return keeper.acting; },
-    reloaded: () => { if (keeper.acting) void proveReach(ctx); },
+    reloaded: () => {
+      jobs.reschedule();
+      if (keeper.acting) void proveReach(ctx);
+    },
     async close() {
-      stopJobs();
+      jobs.stop();
       await keeper.stop();
       await session;
       // Flights are abandoned before the lease is given up, so the next holder never races them.
