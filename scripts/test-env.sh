@@ -16,7 +16,8 @@ SINGLEUSER_TAG=berth-test/singleuser:3.0.0
 TINY_TAG=berth-test/tiny:latest
 APT_SOURCES=/etc/apt/sources.list.d/debian.sources # the machine's own mirror, never a hard-coded host
 # chromium: the real browser the end-to-end tests drive (through playwright-core, never its own download)
-PACKAGES=(docker.io mmdebstrap busybox-static ca-certificates iptables curl debian-archive-keyring chromium)
+# docker-registry: a real registry on loopback for the pull path (pull policy, pre-pull), started by the tests
+PACKAGES=(docker.io mmdebstrap busybox-static ca-certificates iptables curl debian-archive-keyring chromium docker-registry)
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_TIMEOUT=60
 LOG=/var/log/berth-test-env.log # full output of apt, mmdebstrap and docker import

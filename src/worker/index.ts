@@ -8,7 +8,8 @@ import { reconcileServers } from '../services/servers/reconcile.ts';
 import { recordAudit } from '../services/audit/record.ts';
 import { recordCheck } from '../services/health/record-check.ts';
 import type { ClaimResult } from '../state/lease.ts';
-import { scheduleJobs } from './jobs/index.ts';
+import { PREPULL, scheduleJobs } from './jobs/index.ts';
+import { prepullImages } from './jobs/prepull.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import { listenForWakeUps } from './wake-listener.ts';
 import { hubUrlForServers } from '../backends/hub-probe.ts';
@@ -59,11 +60,17 @@ export async function startWorker(ctx: AppContext): Promise<WorkerRole> {
     resume: (row, user) => runner?.resume(row, user),
   });
   keeper.start();
+  let pulledFor = prepullImages(ctx).join('\n');
 
   return {
     get acting() { return keeper.acting; },
     reloaded: () => {
       jobs.reschedule();
+      const images = prepullImages(ctx).join('\n');
+      if (images !== pulledFor) {
+        pulledFor = images;
+        void jobs.runNow(PREPULL); // a new image is pulled now, not at the next interval
+      }
       if (keeper.acting) void proveReach(ctx);
     },
     async close() {

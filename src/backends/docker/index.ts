@@ -126,6 +126,15 @@ export class DockerBackend implements Backend {
     return text.replace(/\n$/, '').split('\n').slice(-tail).join('\n');
   }
 
+  /** Pre-pull: the pull policy decides, as at a spawn ('always' refreshes the image each run). */
+  async pullImage(image: string, signal?: AbortSignal): Promise<'pulled' | 'present' | 'skipped'> {
+    const policy = this.config.docker.pull_policy;
+    if (policy === 'never') return 'skipped';
+    if (policy === 'if-not-present' && (await this.port.inspectImage(image))) return 'present';
+    await this.pull(image, () => {}, signal);
+    return 'pulled';
+  }
+
   /** A short-lived container from spawner.image, networked like a server, fetches the hub API (see probe.ts). */
   async probeHubReach(hubUrl: string, signal?: AbortSignal): Promise<HubProbeResult> {
     const { networking } = this.reach ?? (await this.lazyInit());

@@ -101,6 +101,17 @@ export class FakeBackend implements Backend {
     return (this.servers.get(String(ref.id))?.log ?? []).slice(-tail).join('\n');
   }
 
+  /** Images pulled so far (pre-pull): a name with ":unpullable" fails like a registry that refuses it. */
+  readonly pulled = new Set<string>();
+
+  async pullImage(image: string): Promise<'pulled' | 'present' | 'skipped'> {
+    this.calls.push({ op: 'pull' });
+    if (image.endsWith(':unpullable')) throw new SpawnError('image', `Image ${image} could not be pulled: fake registry refuses it`);
+    if (this.pulled.has(image)) return 'present';
+    this.pulled.add(image);
+    return 'pulled';
+  }
+
   /** Simulates a crash from outside: the process is gone but the ref remains. */
   async crash(ref: BackendRef): Promise<void> {
     const s = this.servers.get(String(ref.id));

@@ -11,7 +11,10 @@ import { schema } from '../../../db/client.ts';
 import { recordAudit } from '../../services/audit/record.ts';
 import { reconcileServers, type ReconcileOptions } from '../../services/servers/reconcile.ts';
 import { purgeExpired } from './expire.ts';
+import { prepull } from './prepull.ts';
+import { scheduleJobSpecs } from './schedules.ts';
 
+/** What a run did; a non-empty `errors` array marks it as partly failed. */
 export type JobResult = Record<string, unknown>;
 
 export interface JobSpec {
@@ -22,6 +25,8 @@ export interface JobSpec {
   cron?: { pattern: string; timezone?: string | undefined };
   run(): Promise<JobResult>;
 }
+
+export const PREPULL = 'prepull';
 
 export interface JobHooks extends ReconcileOptions {
   /** Asked at each run: only the lease holder acts. */
@@ -35,6 +40,8 @@ export function jobSpecs(ctx: AppContext, hooks: JobHooks): JobSpec[] {
     { name: 'expire', everySeconds: w.expire_every, run: () => purgeExpired(ctx) },
     // Rows and containers agree again within one interval after a crash or an engine restart.
     { name: 'reconcile', everySeconds: w.reconcile_every, run: async () => ({ ...(await reconcileServers(ctx, { periodic: true, resume: hooks.resume })) }) },
+    ...(w.prepull.enabled ? [{ name: PREPULL, everySeconds: w.prepull.every, run: () => prepull(ctx) }] : []),
+    ...scheduleJobSpecs(ctx),
   ];
 }
 
@@ -59,7 +66,8 @@ export async function runJob(ctx: AppContext, spec: JobSpec, scheduled = new Dat
   };
   try {
     const result = await spec.run();
-    await record('ok', result);
+    // A run that did part of its work (an image that would not pull) says so in `errors`.
+    await record(Array.isArray(result.errors) && result.errors.length > 0 ? 'error' : 'ok', result);
     return result;
   } catch (err) {
     ctx.log.warn('worker: job failed', { job: spec.name, error: String(err) });
@@ -72,13 +80,16 @@ export async function runJob(ctx: AppContext, spec: JobSpec, scheduled = new Dat
 export interface ScheduledJobs {
   /** Schedules anew from the current config (after a reload): changed intervals and schedules apply. */
   reschedule(): void;
+  /** Runs the named job now, off its schedule, when this process acts (the pre-pull after a config change). */
+  runNow(name: string): Promise<JobResult | undefined>;
   stop(): void;
 }
 
 /** Schedules every job. */
 export function scheduleJobs(ctx: AppContext, hooks: JobHooks): ScheduledJobs {
   let crons: Cron[] = [];
-  const schedule = () => jobSpecs(ctx, hooks).map((spec) => {
+  let specs: JobSpec[] = [];
+  const schedule = () => (specs = jobSpecs(ctx, hooks)).map((spec) => {
     const act = async (self: Cron) => {
       if (!hooks.acting()) return;
       await runJob(ctx, spec, (self.currentRun() ?? new Date()).toISOString());
@@ -92,6 +103,10 @@ export function scheduleJobs(ctx: AppContext, hooks: JobHooks): ScheduledJobs {
     reschedule() {
       crons.forEach((c) => c.stop());
       crons = schedule();
+    },
+    async runNow(name) {
+      const spec = specs.find((s) => s.name === name);
+      return spec && hooks.acting() ? runJob(ctx, spec) : undefined;
     },
     stop: () => crons.forEach((c) => c.stop()),
   };
