@@ -41,6 +41,23 @@ describe('loadConfig', () => {
     assert.deepEqual(config.services, [{ name: 'admin-token', api_token: 'a'.repeat(32), admin: true, scopes: [] }]);
   });
 
+  test('the worker jobs take BERTH_CULL_*, BERTH_PRUNE_*, BERTH_PREPULL_*, BERTH_WEBHOOK_SECRET; a section name alone is not a key', () => {
+    const { config } = loadConfig({
+      env: {
+        BERTH_CULL_ENABLED: 'true', BERTH_CULL_TIMEOUT: '3600', BERTH_CULL_USERS: 'true', BERTH_PRUNE_DELETED_USER_VOLUMES: 'report',
+        BERTH_PREPULL_IMAGES: '[a:1, b:2]', BERTH_WEBHOOK_SECRET: '0123456789012345678', BERTH_WORKER_CULL: 'oops', BERTH_WORKER_LEASE_SECONDS: '20',
+      },
+    });
+    assert.equal(config.worker.cull.enabled, true);
+    assert.equal(config.worker.cull.timeout, 3600);
+    assert.equal(config.worker.cull.users, true);
+    assert.equal(config.worker.prune.deleted_user_volumes, 'report');
+    assert.deepEqual(config.worker.prepull.images, ['a:1', 'b:2']);
+    assert.equal(config.webhooks.secret, '0123456789012345678', 'a secret of digits stays a string');
+    assert.equal(config.worker.lease_seconds, 20);
+    assert.equal(config.worker.cull.concurrency, 10, 'BERTH_WORKER_CULL set nothing');
+  });
+
   test('${ENV} and ${ENV:-default} references are expanded; JSON is accepted too', () => {
     const { config } = loadConfig({
       file: file('c.json', JSON.stringify({ services: [{ name: 'culler', api_token: '${CULLER_TOKEN}', scopes: ['list:users'] }], spawner: { image: '${IMG:-fallback:1}' } })),

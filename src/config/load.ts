@@ -29,17 +29,30 @@ const ALIASES: Record<string, string> = {
   BERTH_BACKEND: 'backend',
   BERTH_DOCKER_NETWORK: 'docker.network',
   BERTH_PULL_POLICY: 'docker.pull_policy',
+  BERTH_WEBHOOK_SECRET: 'webhooks.secret',
 };
 
-/** Generic form: BERTH_<SECTION>_<KEY>, e.g. BERTH_SPAWNER_HTTP_TIMEOUT=60 → spawner.http_timeout. */
+/** Sections the generic form reaches: BERTH_<SECTION>_<KEY>; nested ones by their own short name. */
+const SECTIONS: Record<string, string[]> = {
+  HUB: ['hub'], AUTH: ['auth'], SPAWNER: ['spawner'], DOCKER: ['docker'], WORKER: ['worker'], WEBHOOKS: ['webhooks'],
+  CULL: ['worker', 'cull'], PRUNE: ['worker', 'prune'], PREPULL: ['worker', 'prepull'],
+};
+
+type Shaped = { shape?: Record<string, unknown>; unwrap?: () => Shaped };
+const shapeOf = (s: unknown): Record<string, unknown> | undefined => {
+  let cur = s as Shaped | undefined;
+  while (cur && !cur.shape && cur.unwrap) cur = cur.unwrap(); // through .default()
+  return cur?.shape;
+};
+
+/** Generic form: BERTH_<SECTION>_<KEY>, e.g. BERTH_SPAWNER_HTTP_TIMEOUT=60 → spawner.http_timeout, BERTH_CULL_TIMEOUT=3600 → worker.cull.timeout. */
 function genericPath(name: string): string | undefined {
-  const m = /^BERTH_(HUB|AUTH|SPAWNER|DOCKER|WORKER)_([A-Z0-9_]+)$/.exec(name);
+  const m = new RegExp(`^BERTH_(${Object.keys(SECTIONS).join('|')})_([A-Z0-9_]+)$`).exec(name);
   if (!m) return undefined;
-  const section = m[1]!.toLowerCase();
+  const section = SECTIONS[m[1]!]!;
   const key = m[2]!.toLowerCase();
-  const shape = (configSchema.shape as Record<string, { unwrap?: () => { shape?: Record<string, unknown> } }>)[section];
-  const keys = Object.keys(shape?.unwrap?.().shape ?? {});
-  return keys.includes(key) ? `${section}.${key}` : undefined;
+  const shape = section.reduce<Record<string, unknown> | undefined>((sh, part) => shapeOf(sh?.[part]), configSchema.shape);
+  return shape && key in shape && !shapeOf(shape[key]) ? [...section, key].join('.') : undefined;
 }
 
 /** Environment values are YAML scalars: "8000" → 8000, "true" → true, "[a, b]" → list. */
@@ -97,14 +110,14 @@ export function loadConfig(opts: { file?: string | undefined; env?: Env } = {}):
     } catch (e) {
       throw new ConfigError([`not valid YAML/JSON: ${(e as Error).message.split('\n')[0]}`], source);
     }
-    if (parsed != null && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new ConfigError(['the top level must be a mapping of sections (hub, auth, services, spawner, docker)'], source);
+    if (parsed != null && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new ConfigError(['the top level must be a mapping of sections (hub, auth, services, spawner, docker, worker, webhooks)'], source);
     raw = (expandEnv(parsed ?? {}, env, '', problems) as Record<string, unknown>) ?? {};
   }
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('BERTH_') || value === undefined || name === 'BERTH_CONFIG' || name === 'BERTH_ADMIN_TOKEN') continue;
     const path = ALIASES[name] ?? genericPath(name);
     // secrets, URLs and paths are taken as written: a token of digits must not become a number
-    if (path) setPath(raw, path, path.endsWith('password') || path.endsWith('_token') || path === 'spawner.image' || path.endsWith('_url') || path.endsWith('dir') ? value : scalar(value));
+    if (path) setPath(raw, path, path.endsWith('password') || path.endsWith('secret') || path.endsWith('_token') || path === 'spawner.image' || path.endsWith('_url') || path.endsWith('dir') ? value : scalar(value));
   }
   // BERTH_ADMIN_TOKEN: an admin-scoped API token for scripts, as a built-in service.
   if (env.BERTH_ADMIN_TOKEN) {
