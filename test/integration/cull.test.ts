@@ -1,6 +1,6 @@
 // The idle-cull job against the real engine and an unmodified jupyterhub-singleuser 3.0: a real
-// `berth serve` process, two users. Ivy leaves her server idle: it is culled and her home volume
-// stays. Bea runs `time.sleep(120)` in a kernel and closes the tab: while busy_kernels is on, cull
+// `berth serve` process, two users, cull.users on. Ivy leaves her server idle: it is culled, then
+// she is, and her home volume stays. Bea runs `time.sleep(120)` in a kernel and closes the tab: while busy_kernels is on, cull
 // runs ask her server's /api/kernels (with a token the server checks at the hub) and spare it; with
 // busy_kernels off (a config reload), the same server is culled. The cull timeout starts long and is
 // shortened by a reload once both servers are set up, so no start-up delay can race the culler.
@@ -30,13 +30,14 @@ let configFile: string;
 interface CullRun { started: string; result: { servers: string[]; busy_servers: string[] } }
 
 const api = (path: string) => fetch(`${berth.origin}/hub/api${path}`, { headers: { authorization: `token ${adminToken}` } });
+const gone = async (name: string) => (await api(`/users/${name}`)).status === 404;
 const servers = async (name: string) => ((await (await api(`/users/${name}`)).json()) as { servers: Record<string, { ready: boolean }> }).servers;
 const lastCull = async () => ((await (await api('/worker')).json()) as { jobs: { name: string; last_run: CullRun | null }[] }).jobs.find((j) => j.name === 'cull')?.last_run ?? null;
 
 /** Rewrites berth.yaml with these cull settings and reloads it (SIGHUP), as an operator would. */
 async function configure(cull: { timeout: number; busy_kernels: boolean }) {
   const yaml = e2eConfig({ dir, tag, port, image: IMAGE, adminToken, password })
-    + ['worker:', '  cull:', '    enabled: true', '    every: 1', `    timeout: ${cull.timeout}`, `    busy_kernels: ${cull.busy_kernels}`, ''].join('\n');
+    + ['worker:', '  cull:', '    enabled: true', '    every: 1', '    users: true', `    timeout: ${cull.timeout}`, `    busy_kernels: ${cull.busy_kernels}`, ''].join('\n');
   writeFileSync(configFile, yaml);
   if (!berth) return;
   const before = berth.output().split('configuration reloaded').length;
@@ -87,7 +88,7 @@ describe('idle culling of real Jupyter servers', { timeout: 5 * 60_000 }, () => 
     await kernel.detach(); // the tab is closed: no traffic from here on, the kernel keeps working
 
     await configure({ timeout: 6, busy_kernels: true });
-    await until("ivy's server to be culled", async () => Object.keys(await servers('ivy')).length === 0, 30_000, 250);
+    await until('ivy (her server, then her) to be culled', () => gone('ivy'), 30_000, 250);
     const volume = await docker.getVolume(`${tag}-ivy`).inspect();
     assert.equal(volume.Name, `${tag}-ivy`, 'the home volume is kept');
 
@@ -97,9 +98,9 @@ describe('idle culling of real Jupyter servers', { timeout: 5 * 60_000 }, () => 
     assert.equal((await servers('bea'))['']?.ready, true);
   });
 
-  test('with busy_kernels off the same busy server is culled', async () => {
+  test('with busy_kernels off the same busy server is culled (and its user)', async () => {
     await configure({ timeout: 6, busy_kernels: false });
-    await until("bea's server to be culled", async () => Object.keys(await servers('bea')).length === 0, 30_000, 250);
+    await until('bea (her server, then her) to be culled', () => gone('bea'), 30_000, 250);
     assert.ok((await docker.listVolumes({ filters: { name: [`${tag}-bea`] } })).Volumes?.some((v) => v.Name === `${tag}-bea`), 'the home volume is kept');
   });
 });

@@ -41,10 +41,13 @@ interface Tally {
 }
 
 export async function cullIdle(ctx: AppContext): Promise<JobResult> {
-  const users = await ctx.db.select().from(schema.users);
   const active = await ctx.db.select().from(schema.servers).where(inArray(schema.servers.state, [...ACTIVE]));
   const byUser = new Map<number, ServerRow[]>();
   for (const row of active) byUser.set(row.userId, [...(byUser.get(row.userId) ?? []), row]);
+  // Users without an active server matter only when users are culled (the culler's state=inactive).
+  const u = schema.users;
+  const users = ctx.config.worker.cull.users ? await ctx.db.select().from(u)
+    : byUser.size ? await ctx.db.select().from(u).where(inArray(u.id, [...byUser.keys()])) : [];
   const tally: Tally = { culledServers: [], culledUsers: [], busy: [], pending: 0, notReady: 0, slow: [], errors: [] };
   const slot = limiter(ctx.config.worker.cull.concurrency);
   await Promise.all(users.map((user) => cullUser(ctx, user, byUser.get(user.id) ?? [], slot, tally)));
