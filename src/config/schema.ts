@@ -141,8 +141,10 @@ export const cullSchema = z
     /** --concurrency: at most this many stops at once. */
     concurrency: z.number().int().positive().default(10),
     /**
-     * A server with a kernel that is busy (executing) is not idle: Berth asks the server's own
-     * /api/kernels. An open but idle browser tab does not count. No culler flag does this.
+     * A server with a kernel that is busy (executing) is not idle: before stopping one for
+     * inactivity, Berth asks the server's own /api/kernels (5 s at most) and a busy kernel counts as
+     * activity now. An open but idle browser tab does not count; max_age still applies; a server
+     * that cannot be asked is judged by activity alone. No culler flag does this.
      */
     busy_kernels: z.boolean().default(false),
   })

@@ -40,6 +40,10 @@ export const openServer = (b: Browser, user: string) => b.go(`/user/${user}/tree
 export interface KernelSession {
   /** Runs `code` and resolves with its text/plain result. */
   execute(code: string): Promise<string>;
+  /** Sends `code` and resolves once the kernel reports itself busy with it (not when it is done). */
+  begin(code: string): Promise<void>;
+  /** Closes the WebSocket only: the kernel keeps running whatever it was running. */
+  detach(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,11 +64,32 @@ export async function openKernel(b: Browser, user: string): Promise<KernelSessio
     ws.once('unexpected-response', (_req, res) => reject(new Error(`websocket refused: ${res.statusCode}`)));
   });
   const waiting = new Map<string, (text: string) => void>();
+  const busy = new Map<string, () => void>();
   ws.on('message', (data) => {
-    const msg = JSON.parse(data.toString()) as { msg_type: string; parent_header: { msg_id?: string }; content: { data?: Record<string, string> } };
+    const msg = JSON.parse(data.toString()) as { msg_type: string; parent_header: { msg_id?: string }; content: { data?: Record<string, string>; execution_state?: string } };
     if (msg.msg_type === 'execute_result') waiting.get(msg.parent_header.msg_id ?? '')?.(msg.content.data!['text/plain']!);
+    if (msg.msg_type === 'status' && msg.content.execution_state === 'busy') busy.get(msg.parent_header.msg_id ?? '')?.();
   });
+  const send = (msgId: string, code: string) => ws.send(JSON.stringify({
+    header: { msg_id: msgId, username: user, session, msg_type: 'execute_request', version: '5.3', date: new Date().toISOString() },
+    parent_header: {}, metadata: {}, channel: 'shell', buffers: [],
+    content: { code, silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+  }));
   return {
+    begin(code) {
+      const msgId = randomUUID();
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the kernel did not start ${code} within 60 s`)), 60_000);
+        busy.set(msgId, () => { clearTimeout(timer); busy.delete(msgId); resolve(); });
+        send(msgId, code);
+      });
+    },
+    async detach() {
+      if (ws.readyState === WebSocket.CLOSED) return;
+      const closed = new Promise((r) => ws.once('close', r));
+      ws.close();
+      await closed;
+    },
     execute(code) {
       const msgId = randomUUID();
       return new Promise<string>((resolve, reject) => {
@@ -72,11 +97,7 @@ export async function openKernel(b: Browser, user: string): Promise<KernelSessio
         const closed = () => { clearTimeout(timer); reject(new Error(`websocket closed before ${code} ran`)); };
         ws.once('close', closed);
         waiting.set(msgId, (text) => { clearTimeout(timer); ws.off('close', closed); waiting.delete(msgId); resolve(text); });
-        ws.send(JSON.stringify({
-          header: { msg_id: msgId, username: user, session, msg_type: 'execute_request', version: '5.3', date: new Date().toISOString() },
-          parent_header: {}, metadata: {}, channel: 'shell', buffers: [],
-          content: { code, silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true },
-        }));
+        send(msgId, code);
       });
     },
     async close() {

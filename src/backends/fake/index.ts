@@ -6,7 +6,8 @@
 //   fake:fail       start() throws a SpawnError with a log tail
 //   fake:never      starts, but never answers HTTP (a closed port), so the ready check times out
 //   fake:exit       starts, then exits at once (poll says exited)
-import { createServer, type Server } from 'node:http';
+// A test may set `kernels` to make the servers answer GET .../api/kernels as Jupyter does.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SpawnError, throwIfCancelled } from '../../errors.ts';
 import { hubApiUrl, probeFromHere } from '../hub-probe.ts';
@@ -27,6 +28,11 @@ export class FakeBackend implements Backend {
   readonly servers = new Map<string, FakeServer>();
   /** Every call, in order, for tests that assert on what the core asked for. */
   readonly calls: { op: string; user?: string; serverName?: string }[] = [];
+  /**
+   * What a server's GET <prefix>api/kernels answers: Jupyter's kernel list, or a status to fail
+   * with. Unset (or undefined returned): the echo, like any other path.
+   */
+  kernels?: (server: { user: string; serverName: string }, req: IncomingMessage) => unknown[] | number | undefined | Promise<unknown[] | number | undefined>;
   private seq = 0;
 
   async init(hub: { port: number; connectUrl?: string | undefined }): Promise<HubReach> {
@@ -62,7 +68,12 @@ export class FakeBackend implements Backend {
       entry.http = createServer((req, res) => {
         let body = '';
         req.on('data', (d) => (body += d));
-        req.on('end', () => {
+        req.on('end', async () => {
+          const kernels = /\/api\/kernels(\?|$)/.test(req.url ?? '') ? await Promise.resolve(this.kernels?.({ user: spec.user, serverName: spec.serverName }, req)).catch(() => 500) : undefined;
+          if (kernels !== undefined) {
+            res.writeHead(typeof kernels === 'number' ? kernels : 200, { 'content-type': 'application/json' });
+            return res.end(JSON.stringify(typeof kernels === 'number' ? { message: 'fake failure' } : kernels));
+          }
           res.writeHead(200, { 'content-type': 'application/json', 'x-fake-server': `${spec.user}/${spec.serverName}` });
           res.end(JSON.stringify({ user: spec.user, server: spec.serverName, method: req.method, url: req.url, headers: req.headers, body }));
         });

@@ -13,8 +13,9 @@ import { reconcileServers, type ReconcileOptions } from '../../services/servers/
 import { purgeExpired } from './expire.ts';
 import { prepull } from './prepull.ts';
 import { scheduleJobSpecs } from './schedules.ts';
+import { cullIdle } from './cull.ts';
 
-/** What a run did; a non-empty `errors` array marks it as partly failed. */
+/** What a run did; `errors` (a non-empty list, or a count above 0) marks it as partly failed. */
 export type JobResult = Record<string, unknown>;
 
 export interface JobSpec {
@@ -40,6 +41,7 @@ export function jobSpecs(ctx: AppContext, hooks: JobHooks): JobSpec[] {
     { name: 'expire', everySeconds: w.expire_every, run: () => purgeExpired(ctx) },
     // Rows and containers agree again within one interval after a crash or an engine restart.
     { name: 'reconcile', everySeconds: w.reconcile_every, run: async () => ({ ...(await reconcileServers(ctx, { periodic: true, resume: hooks.resume })) }) },
+    ...(w.cull.enabled ? [{ name: 'cull', everySeconds: cullEvery(ctx.config), run: () => cullIdle(ctx) }] : []),
     ...(w.prepull.enabled ? [{ name: PREPULL, everySeconds: w.prepull.every, run: () => prepull(ctx) }] : []),
     ...scheduleJobSpecs(ctx),
   ];
@@ -67,7 +69,7 @@ export async function runJob(ctx: AppContext, spec: JobSpec, scheduled = new Dat
   try {
     const result = await spec.run();
     // A run that did part of its work (an image that would not pull) says so in `errors`.
-    await record(Array.isArray(result.errors) && result.errors.length > 0 ? 'error' : 'ok', result);
+    await record(partlyFailed(result.errors) ? 'error' : 'ok', result);
     return result;
   } catch (err) {
     ctx.log.warn('worker: job failed', { job: spec.name, error: String(err) });
@@ -76,6 +78,8 @@ export async function runJob(ctx: AppContext, spec: JobSpec, scheduled = new Dat
     return result;
   }
 }
+
+const partlyFailed = (errors: unknown) => (Array.isArray(errors) ? errors.length > 0 : typeof errors === 'number' && errors > 0);
 
 export interface ScheduledJobs {
   /** Schedules anew from the current config (after a reload): changed intervals and schedules apply. */
