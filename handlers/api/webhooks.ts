@@ -56,6 +56,6 @@ webhooksApi.post('/webhooks/spawn', async (c) => {
   const tally: Record<string, number> = {};
   for (const r of results) tally[r.outcome] = (tally[r.outcome] ?? 0) + 1;
   await recordAudit(ctx, { actor: 'webhook', action: `webhook.${body.action}`, target: body.server || undefined, detail: { timestamp: delivery.timestamp, users: names, outcomes: tally } });
-  ctx.log.info('webhook', { action: body.action, server: body.server, users: names.length, ...tally });
+  ctx.log.info('webhook accepted', { action: body.action, server: body.server, users: names.length, ...tally });
   return c.json({ action: body.action, server: body.server, results }, 202);
 });
