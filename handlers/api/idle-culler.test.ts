@@ -17,9 +17,14 @@ const MINUTE_US = 60_000_000;
 
 type T = Awaited<ReturnType<typeof buildTestApp>>;
 
+// The culler run without --cull-users (e.g. zero-to-jupyterhub's default) needs no admin:users.
+const MINIMAL_TOKEN = 'idle-culler-minimal-token';
+const MINIMAL_SCOPES = ['list:users', 'read:users:activity', 'read:servers', 'delete:servers'];
+
 async function setup() {
   const clock = testClock();
-  const t = await buildTestApp({ clock, config: { hub: { allow_named_servers: true }, services: [{ name: 'idle-culler', api_token: CULLER_TOKEN, scopes: CULLER_SCOPES }] } });
+  const services = [{ name: 'idle-culler', api_token: CULLER_TOKEN, scopes: CULLER_SCOPES }, { name: 'minimal-culler', api_token: MINIMAL_TOKEN, scopes: MINIMAL_SCOPES }];
+  const t = await buildTestApp({ clock, config: { hub: { allow_named_servers: true }, services } });
   await syncServices(t.ctx);
   const admin = await t.createUser('admin', { admin: true });
   const adminToken = await t.createToken(admin.id);
@@ -121,6 +126,22 @@ describe('jupyterhub-idle-culler 2.0 against Berth', () => {
       'GET /hub/api/ 200', 'GET /hub/api/users?state=inactive 200', 'GET /hub/api/users?state=ready 200', 'DELETE /hub/api/users/admin 204',
     ]);
     assert.equal(await userRow(t, 'admin'), undefined);
+  });
+
+  test('with only the scopes for culling servers, a stale server is stopped and a fresh one kept', async () => {
+    const { t, clock, adminToken } = await setup();
+    const now = clock.now();
+    await t.createUser('zed');
+    for (const name of ['admin', 'zed']) assert.equal((await t.request(`/hub/api/users/${name}/server`, { method: 'POST', token: adminToken })).status, 201);
+    await activeAgo(t, now, 'zed', 30, '');
+    await activeAgo(t, now, 'admin', 5, '');
+    const run = await cullIdle(culler(t, now, { apiToken: MINIMAL_TOKEN, apiPageSize: 0 }));
+    assert.deepEqual(run.errors, []);
+    assert.deepEqual(run.requests.map((r) => `${r.method} ${r.url.replace('http://hub.internal:8081', '')} ${r.status}`), [
+      'GET /hub/api/ 200', 'GET /hub/api/users?state=ready 200', 'DELETE /hub/api/users/zed/server 204',
+    ]);
+    assert.equal((await serverRow(t, 'zed'))?.state, 'stopped');
+    assert.equal((await serverRow(t, 'admin'))?.state, 'running');
   });
 
   test('next.url is absolute and built from the request\'s own Host', async () => {
