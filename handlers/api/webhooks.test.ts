@@ -109,6 +109,13 @@ describe('POST /hub/api/webhooks/spawn', () => {
     await nothingStarted(off.t);
   });
 
+  test('the signature covers the body\'s bytes as sent: a byte-order mark and a non-ASCII name verify', async () => {
+    const s = await setup({}, ['zoë']);
+    const res = await post(s, undefined, { body: `\uFEFF${JSON.stringify({ action: 'start', users: ['zoë'] })}` });
+    assert.equal(res.status, 202, await res.clone().text());
+    assert.deepEqual(((await res.json()) as { results: unknown }).results, [{ user: 'zoë', outcome: 'queued' }]);
+  });
+
   test('a burst of 30 users with concurrent_spawn_limit 2 waits in the spawn queue; all end running', async () => {
     const names = Array.from({ length: 30 }, (_, i) => `student${i}`);
     const s = await setup({ hub: { concurrent_spawn_limit: 2 }, spawner: { image: 'fake:slow', environment: { FAKE_SLOW_MS: '20' } } }, names);

@@ -33,7 +33,7 @@ webhooksApi.post('/webhooks/spawn', async (c) => {
   const { secret, max_users } = ctx.config.webhooks;
   if (!secret) throw notFound('Webhooks are off: set webhooks.secret in berth.yaml (e.g. secret: ${BERTH_WEBHOOK_SECRET}, at least 16 characters) to enable POST /hub/api/webhooks/spawn');
 
-  const rawBody = await c.req.text();
+  const rawBody = new Uint8Array(await c.req.arrayBuffer());
   let delivery;
   try {
     delivery = verifyDelivery(ctx, secret, { timestamp: c.req.header(TIMESTAMP_HEADER), signature: c.req.header(SIGNATURE_HEADER), rawBody });

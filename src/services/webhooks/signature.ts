@@ -19,15 +19,18 @@ import { sameSecret, sha256 } from '../../auth/tokens.ts';
 export const TIMESTAMP_HEADER = 'X-Berth-Timestamp';
 export const SIGNATURE_HEADER = 'X-Berth-Signature';
 
-/** The hex HMAC-SHA256 a caller sends after "sha256=" (what `openssl dgst -sha256 -hmac` prints). */
-export function signPayload(secret: string, timestamp: number | string, rawBody: string): string {
-  return createHmac('sha256', secret).update(`${timestamp}.${rawBody}`, 'utf8').digest('hex');
+/**
+ * The hex HMAC-SHA256 a caller sends after "sha256=" (what `openssl dgst -sha256 -hmac` prints), over
+ * the body's bytes as sent (decoding first would drop a BOM or mend bad UTF-8 and break the match).
+ */
+export function signPayload(secret: string, timestamp: number | string, rawBody: string | Uint8Array): string {
+  return createHmac('sha256', secret).update(`${timestamp}.`, 'utf8').update(rawBody).digest('hex');
 }
 
 export interface VerifyInput {
   timestamp: string | undefined;
   signature: string | undefined;
-  rawBody: string;
+  rawBody: Uint8Array;
 }
 
 export interface Verified {
