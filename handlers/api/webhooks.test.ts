@@ -10,6 +10,7 @@ import type { ConfigInput } from '../../src/config/schema.ts';
 import { signPayload } from '../../src/services/webhooks/signature.ts';
 import { waitForServer } from '../../src/services/servers/wait.ts';
 import { findUserServer } from '../../src/state/server.ts';
+import { purgeExpired } from '../../src/worker/jobs/expire.ts';
 
 const SECRET = 'webhook secret for tests';
 type T = Awaited<ReturnType<typeof buildTestApp>>;
@@ -174,6 +175,16 @@ describe('POST /hub/api/webhooks/spawn refusals (nothing is started)', () => {
     const deliveries = await s.t.db.select().from(schema.webhookDeliveries);
     assert.equal(deliveries.length, 2);
     for (const d of deliveries) assert.match(d.signature, /^[0-9a-f]{64}$/, 'a digest, not the signature itself');
+  });
+
+  test('once the tolerance has passed the expire job drops the signature, and a replay is then refused as stale', async () => {
+    const s = await setup({ webhooks: { secret: SECRET, tolerance_seconds: 300 } });
+    const body = JSON.stringify({ action: 'start', users: ['alice'] });
+    const timestamp = Math.floor(s.clock.now() / 1000);
+    assert.equal((await post(s, undefined, { body, timestamp })).status, 202);
+    s.clock.advance(301_000);
+    assert.equal((await purgeExpired(s.t.ctx)).signatures, 1);
+    await expectError(await post(s, undefined, { body, timestamp }), 401, /^Stale X-Berth-Timestamp: 301 s in the past/);
   });
 
   test('missing headers: 401; malformed headers: 400', async () => {
