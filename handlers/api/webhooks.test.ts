@@ -88,6 +88,38 @@ describe('POST /hub/api/webhooks/spawn', () => {
     assert.equal((await untilSettled(s.t, 'bob')).state, 'running');
   });
 
+  test('while the spawn queue is not taken: a second start is "already pending", a stop "cancelled"', async () => {
+    const clock = testClock();
+    const t = await buildTestApp({ clock, runner: false, config: { webhooks: { secret: SECRET } } });
+    await t.createUser('alice');
+    const s = { t, clock };
+    const outcomes = async (action: string) => {
+      clock.advance(1000);
+      const res = await post(s, { action, users: ['alice'] });
+      assert.equal(res.status, 202);
+      return ((await res.json()) as { results: { outcome: string }[] }).results.map((r) => r.outcome);
+    };
+    assert.deepEqual(await outcomes('start'), ['queued']);
+    assert.deepEqual(await outcomes('start'), ['already pending']);
+    assert.deepEqual(await outcomes('stop'), ['cancelled']);
+    assert.equal((await serverOf(t, 'alice'))?.state, 'stopped');
+    assert.deepEqual(await outcomes('stop'), ['not running']);
+  });
+
+  test('an unexpected failure for one user is reported as "error" and the others still act; the audit row says so', async () => {
+    const s = await setup();
+    assert.equal((await post(s, { action: 'start', users: ['alice'] })).status, 202);
+    assert.equal((await untilSettled(s.t, 'alice')).state, 'running');
+    // requestSpawn asks the backend whether alice's server still runs; the engine is gone.
+    (s.t.backend as FakeBackend).poll = async () => { throw new Error('connect ENOENT /var/run/docker.sock'); };
+    s.clock.advance(1000);
+    const res = await post(s, { action: 'start', users: ['alice', 'bob'] });
+    assert.equal(res.status, 202);
+    assert.deepEqual(((await res.json()) as { results: unknown }).results, [{ user: 'alice', outcome: 'error', message: 'Internal error (see the log)' }, { user: 'bob', outcome: 'queued' }]);
+    const audit = await s.t.db.select().from(schema.audit).where(eq(schema.audit.actor, 'webhook'));
+    assert.deepEqual(audit.map((a) => (a.detail as { outcomes: unknown }).outcomes), [{ queued: 1 }, { error: 1, queued: 1 }]);
+  });
+
   test('stop stops the listed running servers; a user with nothing running is "not running"', async () => {
     const s = await setup();
     assert.equal((await post(s, { action: 'start', users: ['alice'] })).status, 202);

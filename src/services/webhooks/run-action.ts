@@ -14,7 +14,7 @@ export type WebhookAction = 'start' | 'stop';
 export type Outcome =
   | 'queued' | 'already pending' | 'already running' | 'stopping' // start
   | 'stopped' | 'cancelled' | 'not running' // stop ('stopping' too)
-  | 'refused';
+  | 'refused' | 'error';
 
 export interface UserResult { user: string; outcome: Outcome; message?: string }
 
@@ -32,8 +32,13 @@ export async function runWebhookAction({ ctx, input }: { ctx: AppContext; input:
     try {
       results.push({ user: user.name, outcome: input.action === 'start' ? await start(ctx, user, input) : await stop(ctx, user, input.serverName) });
     } catch (err) {
-      if (!(err instanceof ServiceError)) throw err;
-      results.push({ user: user.name, ...(input.action === 'start' ? await startRefusal(ctx, user, input.serverName, err) : { outcome: 'refused', message: err.message }) });
+      if (err instanceof ServiceError) {
+        results.push({ user: user.name, ...(input.action === 'start' ? await startRefusal(ctx, user, input.serverName, err) : { outcome: 'refused', message: err.message }) });
+      } else {
+        // Carry on with the others: the call was accepted, and its audit row must say what happened.
+        ctx.log.error('webhook: action failed for a user', { user: user.name, action: input.action, error: String(err) });
+        results.push({ user: user.name, outcome: 'error', message: 'Internal error (see the log)' });
+      }
     }
   }
   return results;
