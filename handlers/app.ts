@@ -20,6 +20,7 @@ import { activityApi } from './api/activity.ts';
 import { tokensApi } from './api/tokens.ts';
 import { oauthApi } from './api/oauth.ts';
 import { workerApi } from './api/worker.ts';
+import { webhooksApi } from './api/webhooks.ts';
 import { pages } from './pages/index.tsx';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -72,6 +73,7 @@ export function createApp(ctx: AppContext) {
   hub.route('/hub/api', tokensApi);
   hub.route('/hub/api', oauthApi);
   hub.route('/hub/api', workerApi);
+  hub.route('/hub/api', webhooksApi);
   hub.route('/', pages);
 
   app.notFound((c) => {

@@ -219,14 +219,21 @@ export const workerSchema = z
   })
   .strict();
 
-/** Webhook-triggered spawns: POST /hub/api/webhooks/spawn, signed with HMAC-SHA256 (off until a secret is set). */
+/**
+ * Webhook-triggered spawns: POST /hub/api/webhooks/spawn {"action": "start"|"stop", "users": [...]},
+ * authenticated by `X-Berth-Timestamp: <unix seconds>` and `X-Berth-Signature: sha256=<hex>` with
+ * hex = HMAC-SHA256(secret, "<timestamp>.<body>") (off until a secret is set).
+ */
 export const webhooksSchema = z
   .object({
     /** The shared secret, usually `${BERTH_WEBHOOK_SECRET}`; unset, the endpoint answers 404. */
     secret: z.string().min(16, 'at least 16 characters').optional(),
-    /** A signature's timestamp may be at most this many seconds away from now (replays are refused within it). */
+    /**
+     * A signature's timestamp may be at most this many seconds before or after now; within it, the
+     * same signature is accepted once (a replay is 409).
+     */
     tolerance_seconds: seconds.default(300),
-    /** At most this many users per call. */
+    /** At most this many users per call (400 beyond). */
     max_users: z.number().int().positive().default(500),
   })
   .strict();

@@ -17,6 +17,8 @@ export interface RequestStopInput {
   serverName: string;
   /** Delete the named server's record after the stop (spec E.2). */
   remove?: boolean | undefined;
+  /** false: begin the stop and return at once (`done` only when nothing was left to stop). Default true. */
+  wait?: boolean | undefined;
 }
 
 export async function requestStop({ ctx, input }: { ctx: AppContext; input: RequestStopInput }): Promise<{ done: boolean }> {
@@ -33,7 +35,7 @@ export async function requestStop({ ctx, input }: { ctx: AppContext; input: Requ
     row = await findServerRow(ctx.db, row.id); // lost a race with the runner: look again
   }
   if (!row) return { done: true };
-  const after = await waitForServer(ctx, row.id, ctx.config.hub.slow_stop_timeout * 1000);
+  const after = input.wait === false ? await findServerRow(ctx.db, row.id) : await waitForServer(ctx, row.id, ctx.config.hub.slow_stop_timeout * 1000);
   const done = !after || !isPending(after.state);
   if (input.remove) {
     if (done) await removeRow(ctx, row.id);
