@@ -5,16 +5,14 @@
 // the signature is recorded (a replay is 409) and each user's server is queued or stopped without
 // waiting: 202 with one outcome per user. Errors are JupyterHub's {"status","message"}.
 import { Hono } from 'hono';
-import { inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppEnv } from '../env.ts';
-import { schema } from '../../db/client.ts';
 import { invalid, notFound } from '../../src/errors.ts';
 import { jsonBody } from '../lib.ts';
 import { checkServerName } from '../../src/services/servers/named.ts';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyDelivery } from '../../src/services/webhooks/signature.ts';
 import { recordDelivery } from '../../src/services/webhooks/record-delivery.ts';
-import { runWebhookAction } from '../../src/services/webhooks/run-action.ts';
+import { findUsers, forUsers } from '../../src/services/servers/for-users.ts';
 import { recordAudit } from '../../src/services/audit/record.ts';
 
 export const webhooksApi = new Hono<AppEnv>();
@@ -46,13 +44,11 @@ webhooksApi.post('/webhooks/spawn', async (c) => {
   if (names.length > max_users) throw invalid(`Too many users: ${names.length} (webhooks.max_users is ${max_users}); split the call`);
   if (body.user_options && body.action !== 'start') throw invalid('Invalid request body: user_options: only for action "start"');
   checkServerName(ctx.config, body.server);
-  const rows = await ctx.db.select().from(schema.users).where(inArray(schema.users.name, names));
-  const byName = new Map(rows.map((u) => [u.name, u]));
-  const unknown = names.filter((n) => !byName.has(n));
-  if (unknown.length) throw notFound(`No such user${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (nothing was done)`);
+  const { found, missing } = await findUsers(ctx, names);
+  if (missing.length) throw notFound(`No such user${missing.length > 1 ? 's' : ''}: ${missing.join(', ')} (nothing was done)`);
 
   await recordDelivery(ctx, delivery);
-  const results = await runWebhookAction({ ctx, input: { action: body.action, users: names.map((n) => byName.get(n)!), serverName: body.server, userOptions: body.user_options } });
+  const results = await forUsers({ ctx, input: { action: body.action, users: found, serverName: body.server, userOptions: body.user_options } });
   const tally: Record<string, number> = {};
   for (const r of results) tally[r.outcome] = (tally[r.outcome] ?? 0) + 1;
   await recordAudit(ctx, { actor: 'webhook', action: `webhook.${body.action}`, target: body.server || undefined, detail: { timestamp: delivery.timestamp, users: names, outcomes: tally } });

@@ -4,7 +4,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -12,18 +12,13 @@ import { freePort, startBerth, type BerthProcess } from '../helpers/berth-proces
 import { until } from '../helpers/until.ts';
 
 /** Exactly the README's snippet. */
-export const README_SNIPPET = String.raw`
-SECRET="$BERTH_WEBHOOK_SECRET"              # the same value as webhooks.secret
-HUB="$BERTH_URL"                           # e.g. http://127.0.0.1:8000
-BODY='{"action": "start", "users": ["alice", "bob"]}'
-TS=$(date +%s)
-SIG=$(printf '%s' "$TS.$BODY" | openssl dgst -sha256 -hmac "$SECRET" | awk '{print $NF}')
-curl -sS --fail-with-body -X POST "$HUB/hub/api/webhooks/spawn" \
-  -H 'Content-Type: application/json' \
-  -H "X-Berth-Timestamp: $TS" \
-  -H "X-Berth-Signature: sha256=$SIG" \
-  --data-binary "$BODY"
-`;
+/** The README's webhook example, read from the README itself (the sh block that signs a call), so the two never differ. */
+export const README_SNIPPET = (() => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const block = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('X-Berth-Signature'));
+  if (!block) throw new Error('README.md has no sh block with the webhook example');
+  return block;
+})();
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-webhook-'));
 const secret = randomBytes(24).toString('hex');

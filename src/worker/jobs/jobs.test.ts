@@ -121,8 +121,8 @@ describe('scheduled spawns', () => {
     assert.deepEqual(audits.map((a) => a.target), ['ann', 'bob']);
 
     const stopped = await runSchedule(t.ctx, schedule, 'stop');
-    assert.deepEqual(stopped.stopped, ['ann', 'bob']);
-    assert.equal((await findUserServer(t.db, ann.id, ''))?.state, 'stopped');
+    assert.deepEqual([...(stopped.stopped as string[] ?? []), ...(stopped.stopping as string[] ?? [])].sort(), ['ann', 'bob'], 'stops begun, not waited for');
+    await until('both stopped', async () => (await findUserServer(t.db, ann.id, ''))?.state === 'stopped' && (await findUserServer(t.db, bob.id, ''))?.state === 'stopped');
     assert.deepEqual((await runSchedule(t.ctx, schedule, 'stop'))['not running'], ['ann', 'bob']);
   });
 

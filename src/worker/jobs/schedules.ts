@@ -5,7 +5,7 @@
 import type { AppContext } from '../../context.ts';
 import type { Config } from '../../config/schema.ts';
 import { recordAudit } from '../../services/audit/record.ts';
-import { forUsers, type ForUsersAction } from '../../services/servers/for-users.ts';
+import { findUsers, forUsers, type ForUsersAction } from '../../services/servers/for-users.ts';
 import type { JobSpec } from './index.ts';
 
 type Schedule = Config['worker']['schedules'][number];
@@ -22,14 +22,15 @@ function spec(ctx: AppContext, s: Schedule, action: ForUsersAction, pattern: str
 }
 
 export async function runSchedule(ctx: AppContext, s: Schedule, action: ForUsersAction): Promise<Record<string, unknown>> {
-  const outcomes = await forUsers(ctx, { action, users: s.users, serverName: s.server });
+  const { found, missing } = await findUsers(ctx, s.users);
+  const results = await forUsers({ ctx, input: { action, users: found, serverName: s.server } });
   const done: Record<string, string[]> = {};
-  const errors: { user: string; error: string }[] = [];
-  for (const o of outcomes) {
-    if (o.outcome === 'no such user' || o.outcome === 'refused') { errors.push({ user: o.user, error: o.message ?? o.outcome }); continue; }
-    (done[o.outcome] ??= []).push(o.user);
-    if (o.outcome === 'already running' || o.outcome === 'already pending' || o.outcome === 'not running') continue;
-    await recordAudit(ctx, { actor: `worker:${ctx.instanceId}`, action: `server.schedule-${action}`, target: o.user, detail: { schedule: s.name, server: s.server, outcome: o.outcome } });
+  const errors = missing.map((user) => ({ user, error: 'no such user' }));
+  for (const r of results) {
+    if (r.outcome === 'refused' || r.outcome === 'error') { errors.push({ user: r.user, error: r.message ?? r.outcome }); continue; }
+    (done[r.outcome] ??= []).push(r.user);
+    if (r.outcome === 'already running' || r.outcome === 'already pending' || r.outcome === 'not running') continue;
+    await recordAudit(ctx, { actor: `worker:${ctx.instanceId}`, action: `server.schedule-${action}`, target: r.user, detail: { schedule: s.name, server: s.server, outcome: r.outcome } });
   }
   ctx.log.info(`worker: schedule ${s.name}: ${action}`, { ...Object.fromEntries(Object.entries(done).map(([k, v]) => [k, v.length])), errors: errors.length });
   return { action, ...done, errors };
