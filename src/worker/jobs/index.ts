@@ -11,6 +11,7 @@ import { schema } from '../../../db/client.ts';
 import { recordAudit } from '../../services/audit/record.ts';
 import { reconcileServers, type ReconcileOptions } from '../../services/servers/reconcile.ts';
 import { purgeExpired } from './expire.ts';
+import { pruneOnce } from './prune.ts';
 
 export type JobResult = Record<string, unknown>;
 
@@ -35,6 +36,7 @@ export function jobSpecs(ctx: AppContext, hooks: JobHooks): JobSpec[] {
     { name: 'expire', everySeconds: w.expire_every, run: () => purgeExpired(ctx) },
     // Rows and containers agree again within one interval after a crash or an engine restart.
     { name: 'reconcile', everySeconds: w.reconcile_every, run: async () => ({ ...(await reconcileServers(ctx, { periodic: true, resume: hooks.resume })) }) },
+    { name: 'prune', everySeconds: w.prune.every, run: () => pruneOnce(ctx) },
   ];
 }
 
