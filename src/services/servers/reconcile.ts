@@ -72,7 +72,8 @@ export async function reconcileServers(ctx: AppContext, opts: ReconcileOptions =
         if (status === 'running') { counts.adopted++; adoptedRunning = true; continue; }
         if (await markLost(ctx, row, user, polled)) counts.stopped++;
       } else if (row.state === 'spawning' && row.owner === ctx.instanceId && periodic) {
-        // This worker's own spawn, past every timeout it has: its runner is stuck (a hung call).
+        // This worker's own spawn, past every timeout it has: its runner is stuck (a hung call). Should
+        // that call return later, what it made has no active row any more: prune removes it.
         await failSpawn(ctx, row, row.backendRef ?? undefined, stuckFailure(ctx));
         ctx.log.warn('failed a stuck spawn', { user, server: row.name, since: row.stateSince });
         counts.failed++;
