@@ -109,10 +109,12 @@ export class PrivateEngine {
   }
 }
 
+/** iproute2's `ip` (in Debian's base system) makes the engine's bridge. */
 function ip(args: string[], mayFail = false): void {
   try {
     execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('the engine-restart test needs `ip` (apt-get install iproute2) to make its engine\'s bridge');
     if (!mayFail) throw err;
   }
 }
