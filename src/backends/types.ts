@@ -111,8 +111,17 @@ export interface Backend {
    * hub as servers address it, e.g. HubReach.hubUrl, with base_url when it is not "/"), by GETting
    * `<hubUrl>/hub/api/` from where a server runs, with the same networking a server gets. Never
    * pulls an image; bounded in time; leaves nothing behind; never throws for an unreachable hub.
+   * `creator` (the calling process's instance id) is recorded with whatever the probe runs in, so a
+   * probe left by a process killed mid-probe can be told from one still running (removeStaleProbes).
    */
-  probeHubReach?(hubUrl: string, signal?: AbortSignal): Promise<HubProbeResult>;
+  probeHubReach?(hubUrl: string, opts?: { signal?: AbortSignal | undefined; creator?: string | undefined }): Promise<HubProbeResult>;
+  /**
+   * Optional capability (with probeHubReach): removes the probes a killed process left behind —
+   * those whose creator `isGone` says is gone, and those older than the probe's own time bound at
+   * `now` (ms), whoever made them. A probe of a live creator within its bound is never touched.
+   * Returns how many it removed.
+   */
+  removeStaleProbes?(isGone: (creator: string) => boolean, now: number): Promise<number>;
   /** Optional capability (prune): the home volumes this backend created, found by label. */
   listVolumes?(): Promise<ListedVolume[]>;
   /** Optional capability (prune): removes one home volume; only ever called by an explicit admin choice. */

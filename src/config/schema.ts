@@ -150,14 +150,22 @@ export const cullSchema = z
   })
   .strict();
 
-/** Removing what Berth created and nothing owns any more. Never touches anything without Berth's labels. */
+/**
+ * Removing what Berth created and nothing owns any more (src/worker/jobs/prune.ts). Never touches
+ * anything without Berth's labels. (When a worker takes the lease, its reconcile removes servers no
+ * row owns at once; between those, they are left to this job and its grace periods.)
+ */
 export const pruneSchema = z
   .object({
     /** Seconds between runs. */
     every: seconds.default(300),
-    /** A labelled container no server row owns is removed once it is this many seconds old (never an in-flight spawn's). */
+    /**
+     * A labelled container no active server row owns (running, or created and never started), or one
+     * of a deleted user, is removed once it is this many seconds old — by its creation time, so never
+     * an in-flight spawn's (whose row is active before its container exists anyway).
+     */
     orphan_grace: seconds.default(300),
-    /** A labelled container that stopped is removed once it has been stopped this many seconds. */
+    /** A labelled container no active row owns that ran and stopped is removed once stopped this many seconds (its logs readable until then). */
     stopped_age: seconds.default(3600),
     /**
      * Home volumes of deleted users: 'keep' (never touched), 'report' (listed in the worker status and

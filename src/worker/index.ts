@@ -90,7 +90,7 @@ async function proveReach(ctx: AppContext): Promise<void> {
   if (!ctx.backend.probeHubReach) return;
   try {
     const hubUrl = hubUrlForServers(ctx.hubUrl, ctx.config.hub.base_url);
-    const outcome = await ctx.backend.probeHubReach(hubUrl);
+    const outcome = await ctx.backend.probeHubReach(hubUrl, { creator: ctx.instanceId });
     await recordCheck(ctx, 'hub-from-container', outcome);
     if (outcome.ok === false) ctx.log.error('containers cannot reach the hub', { hubUrl, message: outcome.message });
     else ctx.log.info(outcome.message, { hubUrl });

@@ -4,7 +4,8 @@
 // Skipped cases, per backend, with the reason (a skipped case is not registered at all):
 //   (none so far — fake and docker pass every case)
 // 'hub-probe' checks probeHubReach, optional in the interface: a backend without it lists the case in
-// SKIPS with the reason, like any other case it does not run.
+// SKIPS with the reason, like any other case it does not run. So do 'list-created' (ListedServer
+// createdAt) and 'volumes' (listVolumes / removeVolume): the prune job's capabilities.
 import { after, before, describe, test } from 'node:test';
 import { probeStatus } from '../helpers/http-probe.ts';
 import assert from 'node:assert/strict';
@@ -28,7 +29,7 @@ export interface ContractSetup {
   cleanup(): Promise<void>;
 }
 
-export type CaseName = 'http' | 'poll' | 'stop-idempotent' | 'list' | 'replace' | 'fail' | 'hang' | 'logs' | 'progress' | 'abort-before' | 'abort-during' | 'hub-probe';
+export type CaseName = 'http' | 'poll' | 'stop-idempotent' | 'list' | 'list-created' | 'volumes' | 'replace' | 'fail' | 'hang' | 'logs' | 'progress' | 'abort-before' | 'abort-during' | 'hub-probe';
 
 /** Cases a backend does not run, with the reason. Keep this list short and justified. */
 const SKIPS: Record<string, Partial<Record<CaseName, string>>> = {};
@@ -119,6 +120,32 @@ export function backendContract(name: string, make: () => Promise<ContractSetup>
       assert.deepEqual(await setup.backend.poll(listed[0]!.ref), { status: 'running' });
       await setup.backend.stop(ref);
       assert.deepEqual(await listFor(u), []);
+    });
+
+    it('list-created', 'list gives when each server was created (prune\'s grace periods), in ms since the epoch', async () => {
+      const u = user();
+      // The engine keeps whole seconds: allow one each side.
+      const before = Date.now() - 1000;
+      await start(spec('ok', u));
+      const after = Date.now() + 1000;
+      const [listed] = await listFor(u);
+      assert.ok(listed?.createdAt !== undefined, `${name} lists no createdAt: list 'list-created' in SKIPS with the reason`);
+      assert.ok(listed.createdAt >= before && listed.createdAt <= after, `createdAt ${listed.createdAt} not within the start (${before}..${after})`);
+      assert.equal(listed.finishedAt, undefined, 'a running server has not finished');
+    });
+
+    it('volumes', 'listVolumes shows the home volume a start created, kept after stop; removeVolume removes it, idempotently', async () => {
+      assert.ok(setup.backend.listVolumes && setup.backend.removeVolume, `${name} has no listVolumes/removeVolume: list 'volumes' in SKIPS with the reason`);
+      const u = user();
+      const { ref } = await start(spec('ok', u));
+      await setup.backend.stop(ref);
+      const mine = async () => (await setup.backend.listVolumes!()).filter((v) => v.user === u);
+      const [home] = await mine();
+      assert.ok(home, 'the home volume outlives the server');
+      assert.ok(home.name.length > 0);
+      await setup.backend.removeVolume(home.name);
+      assert.deepEqual(await mine(), []);
+      await setup.backend.removeVolume(home.name);
     });
 
     it('replace', 'a second start of the same server replaces the first', async () => {

@@ -13,6 +13,7 @@ import { removeTestObjects } from '../helpers/berth-process.ts';
 import { DockerBackend } from '../../src/backends/docker/index.ts';
 import { containerName, homeVolumeName } from '../../src/backends/docker/names.ts';
 import { probeLabels } from '../../src/backends/docker/container-spec.ts';
+import { PROBE_MAX_AGE_MS } from '../../src/backends/docker/probe.ts';
 import { demuxLogs } from '../../src/backends/docker/port.ts';
 import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { ServiceError, SpawnError } from '../../src/errors.ts';
@@ -272,6 +273,25 @@ describe('docker backend: docker-specific', () => {
     const reach = await probing.init({ port: 8000 });
     assert.deepEqual(await probing.probeHubReach(reach.hubUrl), { ok: null, message: `not checked: image ${image} is not present locally` });
     await assert.rejects(docker.getImage(image).inspect(), (e: { statusCode?: number }) => e.statusCode === 404);
+  });
+
+  test('removeStaleProbes removes the probes of a gone creator and those past their bound, never a live one\'s', async () => {
+    const now = Date.now();
+    const make = async (tag: string, creator: string, at: number) =>
+      (await docker.createContainer({ name: `${PREFIX}-probe-${tag}`, Image: TINY, Cmd: ['sleep', '60'], Labels: probeLabels(testConfig(), { creator, at }) })).id;
+    const live = await make('live', 'alive', now);
+    const dead = await make('dead', 'dead', now);
+    const old = await make('old', 'alive', now - PROBE_MAX_AGE_MS - 1000);
+    await docker.getContainer(live).start();
+    await docker.getContainer(dead).start();
+    try {
+      assert.equal(await backend.removeStaleProbes((c) => c === 'dead', now), 2);
+      const left = await docker.listContainers({ all: true, filters: { name: [`${PREFIX}-probe-`] } });
+      assert.deepEqual(left.map((c) => c.Id), [live]);
+      assert.ok([dead, old].every((id) => !left.some((c) => c.Id === id)));
+    } finally {
+      for (const id of [live, dead, old]) await docker.getContainer(id).remove({ force: true }).catch(() => {});
+    }
   });
 
   test('a probe container is never listed as a server', async () => {

@@ -17,6 +17,13 @@ import { PENDING } from '../../src/state/server.ts';
 
 const N = 20;
 const LEASE_SECONDS = 10;
+/**
+ * A `docker create` in flight at the kill may complete after the new worker's reconcile: nothing
+ * then owns that container, and the prune job removes it once it is ORPHAN_GRACE old (a run every
+ * PRUNE_EVERY). So the "no orphan" wait allows the lease period plus that, and nothing else.
+ */
+const PRUNE_EVERY = 1;
+const ORPHAN_GRACE = 2;
 const tag = `berthwk${randomBytes(3).toString('hex')}`;
 const dir = mkdtempSync(join(tmpdir(), 'berth-takeover-'));
 const adminToken = randomBytes(16).toString('hex');
@@ -51,7 +58,7 @@ describe('a worker killed during 20 spawns, then a second worker', { timeout: 24
       'services:', '  - name: wk-admin', '    api_token: ${WK_ADMIN_TOKEN}', '    admin: true',
       'spawner:', '  image: berth-test/tiny:latest', '  http_timeout: 60', '  start_timeout: 120',
       'docker:', `  name_prefix: ${tag}`, `  home_volume: ${tag}-{username}`, '  extra_labels:', '    berth.test: "1"',
-      'worker:', `  lease_seconds: ${LEASE_SECONDS}`, '',
+      'worker:', `  lease_seconds: ${LEASE_SECONDS}`, '  prune:', `    every: ${PRUNE_EVERY}`, `    orphan_grace: ${ORPHAN_GRACE}`, '',
     ].join('\n'));
     await start('api');
     db = await openDb(`file:${dir}/data/berth.db`);
@@ -101,10 +108,15 @@ describe('a worker killed during 20 spawns, then a second worker', { timeout: 24
 
     // Containers: exactly one running container per running row, nothing else of ours.
     const running = settled.filter((r) => r.state === 'running').length;
+    let left = '';
     const containers = await until('no orphan containers', async () => {
       const c = await ours();
-      return c.length === running ? c : undefined;
-    }, LEASE_SECONDS * 1000, 200);
+      if (c.length === running) return c;
+      // What is there besides one container per running row, for the failure message.
+      left = c.map((x) => `${x.Names[0]} ${x.State} user=${x.Labels['berth.user'] ?? '-'} probe=${x.Labels['berth.probe'] ?? '-'} creator=${x.Labels['berth.creator'] ?? '-'}`).join(', ');
+      return undefined;
+    }, (LEASE_SECONDS + ORPHAN_GRACE + PRUNE_EVERY) * 1000, 200)
+      .catch((e: Error) => { throw new Error(`${e.message}; ${running} running rows; containers: ${left}`); });
     assert.ok(containers.every((c) => c.State === 'running'), containers.map((c) => `${c.Names[0]} ${c.State}`).join(', '));
     const names = await db.select({ name: schema.users.name }).from(schema.users).where(inArray(schema.users.id, settled.filter((r) => r.state === 'running').map((r) => r.userId)));
     assert.deepEqual(new Set(containers.map((c) => c.Labels['berth.user'])), new Set(names.map((n) => n.name)));

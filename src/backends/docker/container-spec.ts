@@ -19,6 +19,9 @@ export const LABELS = {
   instance: 'berth.instance',
   /** A short-lived container that checks the hub is reachable (probeHubReach): never a server. */
   probe: 'berth.probe',
+  /** On a probe: the instance id of the process that started it (src/instance.ts) and when (ms). */
+  creator: 'berth.creator',
+  created: 'berth.created',
 } as const;
 
 export const MANAGED_BY = 'berth';
@@ -33,9 +36,16 @@ export function volumeLabels(config: Config, user: string): Record<string, strin
   return { ...config.docker.extra_labels, [LABELS.managedBy]: MANAGED_BY, [LABELS.instance]: config.docker.name_prefix, [LABELS.user]: user };
 }
 
-/** A hub-reach probe: found and cleaned up like Berth's servers, but never listed as one. */
-export function probeLabels(config: Config): Record<string, string> {
-  return { ...config.docker.extra_labels, [LABELS.managedBy]: MANAGED_BY, [LABELS.instance]: config.docker.name_prefix, [LABELS.probe]: '1' };
+/**
+ * A hub-reach probe: found and cleaned up like Berth's servers, but never listed as one. Its creator
+ * and creation time let removeStaleProbes tell one a killed process left from one still running.
+ */
+export function probeLabels(config: Config, made: { creator?: string | undefined; at?: number } = {}): Record<string, string> {
+  return {
+    ...config.docker.extra_labels, [LABELS.managedBy]: MANAGED_BY, [LABELS.instance]: config.docker.name_prefix, [LABELS.probe]: '1',
+    ...(made.creator ? { [LABELS.creator]: made.creator } : {}),
+    ...(made.at !== undefined ? { [LABELS.created]: String(made.at) } : {}),
+  };
 }
 
 /**

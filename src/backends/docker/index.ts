@@ -3,11 +3,11 @@
 import type { Config } from '../../config/schema.ts';
 import { ServiceError, SpawnError, throwIfCancelled } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import type { Backend, BackendRef, HubProbeResult, HubReach, ListedServer, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
+import type { Backend, BackendRef, HubProbeResult, HubReach, ListedServer, ListedVolume, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
 import { LABELS, containerCreateBody, ownLabelFilter, serverUrl, volumeLabels } from './container-spec.ts';
 import { VOLUME_NAME, containerName, homeVolumeName } from './names.ts';
 import { DockerError, DockerPort } from './port.ts';
-import { probeHubReach } from './probe.ts';
+import { isStaleProbe, probeHubReach } from './probe.ts';
 import { PullProgress } from './pull-progress.ts';
 import { type Reach, workOutReach } from './reach.ts';
 
@@ -99,8 +99,15 @@ export class DockerBackend implements Backend {
   }
 
   async list(): Promise<ListedServer[]> {
-    const containers = await this.port.listContainers(ownLabelFilter(this.config));
-    return containers.filter((c) => !c.Labels?.[LABELS.probe]).map((c) => {
+    const containers = (await this.port.listContainers(ownLabelFilter(this.config))).filter((c) => !c.Labels?.[LABELS.probe]);
+    // The list gives no stop time: ask for it for the few that are not running (prune's stopped_age).
+    const finished = new Map<string, number>();
+    for (const c of containers) {
+      if (c.State === 'running') continue;
+      const at = engineTime((await this.port.inspectContainer(c.Id))?.State.FinishedAt);
+      if (at !== undefined) finished.set(c.Id, at);
+    }
+    return containers.map((c) => {
       const labels = c.Labels ?? {};
       const name = (c.Names?.[0] ?? '').replace(/^\//, '');
       const running = c.State === 'running';
@@ -115,8 +122,25 @@ export class DockerBackend implements Backend {
         running,
         url: running ? serverUrl({ name, port, networking: this.reach?.networking, ports }) : undefined,
         configHash: labels[LABELS.configHash],
+        createdAt: c.Created * 1000,
+        finishedAt: finished.get(c.Id),
       };
     });
+  }
+
+  /** Home volumes this Berth created (volumeLabels), found by label like its containers. */
+  async listVolumes(): Promise<ListedVolume[]> {
+    return (await this.port.listVolumes(ownLabelFilter(this.config))).map((v) => ({
+      name: v.Name,
+      user: v.Labels?.[LABELS.user] ?? '',
+      createdAt: engineTime((v as { CreatedAt?: string }).CreatedAt),
+    }));
+  }
+
+  /** Only ever called by an explicit admin choice (worker.prune.deleted_user_volumes: remove). */
+  async removeVolume(name: string): Promise<void> {
+    await this.port.removeVolume(name);
+    this.log.info('docker: removed volume', { name });
   }
 
   async logs(ref: BackendRef, tail: number): Promise<string> {
@@ -136,9 +160,21 @@ export class DockerBackend implements Backend {
   }
 
   /** A short-lived container from spawner.image, networked like a server, fetches the hub API (see probe.ts). */
-  async probeHubReach(hubUrl: string, signal?: AbortSignal): Promise<HubProbeResult> {
+  async probeHubReach(hubUrl: string, opts: { signal?: AbortSignal | undefined; creator?: string | undefined } = {}): Promise<HubProbeResult> {
     const { networking } = this.reach ?? (await this.lazyInit());
-    return probeHubReach({ port: this.port, config: this.config, networking, hubUrl, signal });
+    return probeHubReach({ port: this.port, config: this.config, networking, hubUrl, signal: opts.signal, creator: opts.creator });
+  }
+
+  /** Probe containers a killed process left (probeHubReach removes its own in a finally that a kill -9 skips). */
+  async removeStaleProbes(isGone: (creator: string) => boolean, now: number): Promise<number> {
+    let removed = 0;
+    for (const c of await this.port.listContainers([...ownLabelFilter(this.config), `${LABELS.probe}=1`])) {
+      if (!isStaleProbe(c.Labels ?? {}, c.Created * 1000, isGone, now)) continue;
+      await this.port.removeContainer(c.Id);
+      this.log.info('docker: removed a hub-reach probe left behind', { name: c.Names?.[0], creator: c.Labels?.[LABELS.creator], state: c.State });
+      removed++;
+    }
+    return removed;
   }
 
   async close(): Promise<void> {
@@ -231,6 +267,12 @@ export class DockerBackend implements Backend {
     }
     return new SpawnError('backend', `Unexpected error during ${reason}: ${String(err)}`, { logTail: tail, cause: err });
   }
+}
+
+/** An engine timestamp (RFC 3339) in ms; undefined for the zero time the engine gives a container that never ran. */
+function engineTime(text: string | undefined): number | undefined {
+  const at = text ? Date.parse(text) : NaN;
+  return Number.isFinite(at) && at > 0 ? at : undefined;
 }
 
 function refId(ref: BackendRef): string | undefined {

@@ -209,6 +209,22 @@ export class DockerPort {
     return this.orNull(`inspect volume ${name}`, (abortSignal) => this.docker.getVolume(name).inspect({ abortSignal }));
   }
 
+  /** All volumes carrying every one of the `key=value` labels. */
+  async listVolumes(labels: string[]) {
+    const r = await this.call('list volumes', (abortSignal) => untyped<{ Volumes?: Docker.VolumeInspectInfo[] | null }>(this.docker, 'listVolumes', abortSignal, { filters: { label: labels } }));
+    return r.Volumes ?? [];
+  }
+
+  /** Removes a volume; gone (404) is success. One in use (409) throws: the engine never removes it then. */
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.call(`remove volume ${name}`, (abortSignal) => untyped<unknown>(this.docker.getVolume(name), 'remove', abortSignal));
+    } catch (err) {
+      if (err instanceof DockerError && err.kind === 'NotFound') return;
+      throw err;
+    }
+  }
+
   async createVolume(name: string, labels: Record<string, string>): Promise<void> {
     try {
       await this.call(`create volume ${name}`, (abortSignal) => this.docker.createVolume({ Name: name, Labels: labels, abortSignal } as Docker.VolumeCreateOptions));
@@ -236,9 +252,9 @@ export class DockerPort {
 }
 
 /** dockerode honours `abortSignal` on these calls, but its type declarations do not declare it. */
-function untyped<T>(target: object, method: string, abortSignal: AbortSignal): Promise<T> {
+function untyped<T>(target: object, method: string, abortSignal: AbortSignal, opts: object = {}): Promise<T> {
   const fn = (target as Record<string, (opts: object) => Promise<T>>)[method]!;
-  return fn.call(target, { abortSignal });
+  return fn.call(target, { ...opts, abortSignal });
 }
 
 export interface NetworkInfo {

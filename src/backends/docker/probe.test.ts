@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closedPort } from '../fake/index.ts';
-import { PROBE_SCRIPT, probeOutcome } from './probe.ts';
+import { isStaleProbe, PROBE_MAX_AGE_MS, PROBE_SCRIPT, probeOutcome } from './probe.ts';
 
 const IMAGE = 'img:1';
 const FIX = 'set hub.hub_connect_url to an address containers can reach';
@@ -96,5 +96,23 @@ test('probeOutcome: a probe that did not finish is not checked; an answer withou
   });
   assert.deepEqual(probeOutcome({ image: IMAGE, apiUrl: 'http://h:8000/hub/api', exitCode: 7, output: '' }), {
     ok: false, message: `a container could not reach the hub API at http://h:8000/hub/api: the client exited with code 7 and printed nothing; ${FIX}`,
+  });
+});
+
+describe('isStaleProbe: which probe containers a killed process left behind', () => {
+  const now = 1_800_000_000_000;
+  const gone = (c: string) => c === 'dead';
+  const labels = (creator: string | undefined, at: number) => ({ 'berth.probe': '1', ...(creator ? { 'berth.creator': creator } : {}), 'berth.created': String(at) });
+  test('a probe of a gone creator is stale at once, whatever its age', () => {
+    assert.equal(isStaleProbe(labels('dead', now - 1), undefined, gone, now), true);
+  });
+  test('a live creator\'s probe is kept within its time bound, and stale past it', () => {
+    assert.equal(isStaleProbe(labels('alive', now - PROBE_MAX_AGE_MS), undefined, gone, now), false);
+    assert.equal(isStaleProbe(labels('alive', now - PROBE_MAX_AGE_MS - 1), undefined, gone, now), true);
+  });
+  test('a probe with no labels of its own (an earlier Berth) goes by the engine\'s creation time', () => {
+    assert.equal(isStaleProbe({ 'berth.probe': '1' }, now - 1000, gone, now), false);
+    assert.equal(isStaleProbe({ 'berth.probe': '1' }, now - PROBE_MAX_AGE_MS - 1000, gone, now), true);
+    assert.equal(isStaleProbe({ 'berth.probe': '1' }, undefined, gone, now), false, 'no time at all: never judged by age');
   });
 });

@@ -4,12 +4,29 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config/schema.ts';
 import { hubApiUrl, isHubApiAnswer, probeMessage } from '../hub-probe.ts';
 import type { HubProbeResult } from '../types.ts';
-import { networkHostConfig, probeLabels } from './container-spec.ts';
+import { LABELS, networkHostConfig, probeLabels } from './container-spec.ts';
 import { DockerError, type DockerPort } from './port.ts';
 import type { Networking } from './reach.ts';
 
 /** How long the probe container may run; each client gives up on its own after 5 s. */
 export const PROBE_WAIT_MS = 20_000;
+/**
+ * A probe older than this is left over whoever made it: the wait above, plus the image check,
+ * create, start, logs and remove around it (each its own engine call, slow on a loaded engine).
+ */
+export const PROBE_MAX_AGE_MS = PROBE_WAIT_MS + 40_000;
+
+/**
+ * Whether a probe container found by label is left over: its creator is gone (killed mid-probe), or
+ * it is past PROBE_MAX_AGE_MS. `createdAt` is the engine's creation time, used when the label is
+ * missing (a probe of an earlier Berth, which also has no creator: only its age can tell).
+ */
+export function isStaleProbe(labels: Record<string, string>, createdAt: number | undefined, isGone: (creator: string) => boolean, now: number): boolean {
+  const creator = labels[LABELS.creator];
+  if (creator && isGone(creator)) return true;
+  const at = Number(labels[LABELS.created] ?? createdAt);
+  return Number.isFinite(at) && now - at > PROBE_MAX_AGE_MS;
+}
 const NO_CLIENT = 'berth-probe: none of python3, wget, curl';
 
 /**
@@ -51,6 +68,8 @@ export async function probeHubReach(args: {
   networking: Networking;
   hubUrl: string;
   signal?: AbortSignal | undefined;
+  /** Instance id of the process asking, recorded on the container (see isStaleProbe). */
+  creator?: string | undefined;
 }): Promise<HubProbeResult> {
   const { port, config, networking, signal } = args;
   const image = config.spawner.image;
@@ -63,7 +82,7 @@ export async function probeHubReach(args: {
       name: `${config.docker.name_prefix}-probe-${randomBytes(4).toString('hex')}`,
       Image: image,
       Entrypoint: ['/bin/sh', '-c', PROBE_SCRIPT, 'berth-probe', `${apiUrl}/`],
-      Labels: probeLabels(config),
+      Labels: probeLabels(config, { creator: args.creator, at: Date.now() }),
       HostConfig: { ...networkHostConfig(networking), RestartPolicy: { Name: 'no' } },
     });
     await port.startContainer(id);

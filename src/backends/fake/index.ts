@@ -7,11 +7,12 @@
 //   fake:never      starts, but never answers HTTP (a closed port), so the ready check times out
 //   fake:exit       starts, then exits at once (poll says exited)
 // A test may set `kernels` to make the servers answer GET .../api/kernels as Jupyter does.
+// Like the docker backend, a start creates the user's home volume (`home-<user>`) once; stop keeps it.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SpawnError, throwIfCancelled } from '../../errors.ts';
 import { hubApiUrl, probeFromHere } from '../hub-probe.ts';
-import type { Backend, BackendRef, HubProbeResult, HubReach, ListedServer, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
+import type { Backend, BackendRef, HubProbeResult, HubReach, ListedServer, ListedVolume, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
 
 interface FakeServer {
   id: string;
@@ -20,12 +21,21 @@ interface FakeServer {
   url: string;
   status: 'running' | 'exited';
   log: string[];
+  createdAt: number;
+  finishedAt?: number;
+}
+
+export interface FakeBackendOptions {
+  /** Where creation and exit times come from (a test clock drives prune's grace periods). */
+  now?: () => number;
 }
 
 export class FakeBackend implements Backend {
   readonly kind = 'fake';
   readonly bindIp = '127.0.0.1';
   readonly servers = new Map<string, FakeServer>();
+  /** Home volumes by name, as the docker backend keeps them: they outlive every server. */
+  readonly volumes = new Map<string, ListedVolume>();
   /** Every call, in order, for tests that assert on what the core asked for. */
   readonly calls: { op: string; user?: string; serverName?: string }[] = [];
   /**
@@ -34,6 +44,11 @@ export class FakeBackend implements Backend {
    */
   kernels?: (server: { user: string; serverName: string }, req: IncomingMessage) => unknown[] | number | undefined | Promise<unknown[] | number | undefined>;
   private seq = 0;
+  private readonly now: () => number;
+
+  constructor(opts: FakeBackendOptions = {}) {
+    this.now = opts.now ?? Date.now;
+  }
 
   async init(hub: { port: number; connectUrl?: string | undefined }): Promise<HubReach> {
     const hubUrl = hub.connectUrl ?? `http://127.0.0.1:${hub.port}`;
@@ -41,8 +56,8 @@ export class FakeBackend implements Backend {
   }
 
   /** The fake's servers run in this process, so an HTTP GET from here is what one of them would do. */
-  probeHubReach(hubUrl: string, signal?: AbortSignal): Promise<HubProbeResult> {
-    return probeFromHere(hubApiUrl(hubUrl), 5000, signal);
+  probeHubReach(hubUrl: string, opts: { signal?: AbortSignal | undefined } = {}): Promise<HubProbeResult> {
+    return probeFromHere(hubApiUrl(hubUrl), 5000, opts.signal);
   }
 
   async start(spec: ServerSpec, progress: ProgressFn, signal?: AbortSignal): Promise<StartResult> {
@@ -60,10 +75,12 @@ export class FakeBackend implements Backend {
     if (mode === 'slow') await sleep(Number(spec.env.FAKE_SLOW_MS ?? process.env.FAKE_SLOW_MS ?? 300), signal);
     if (mode === 'fail') throw new SpawnError('exited', 'Server exited during start-up (exit code 3)', { logTail: 'fake: failing on purpose\n' });
     const id = `fake-${++this.seq}`;
-    const entry: FakeServer = { id, spec, url: '', status: 'running', log: [`started ${spec.user}/${spec.serverName}`] };
+    const entry: FakeServer = { id, spec, url: '', status: 'running', log: [`started ${spec.user}/${spec.serverName}`], createdAt: this.now() };
+    const volume = fakeVolumeName(spec.user);
+    if (!this.volumes.has(volume)) this.volumes.set(volume, { name: volume, user: spec.user, createdAt: this.now() });
     if (mode === 'never' || mode === 'exit') {
       entry.url = `http://127.0.0.1:${await closedPort()}`;
-      if (mode === 'exit') entry.status = 'exited';
+      if (mode === 'exit') { entry.status = 'exited'; entry.finishedAt = this.now(); }
     } else {
       entry.http = createServer((req, res) => {
         let body = '';
@@ -105,7 +122,17 @@ export class FakeBackend implements Backend {
   async list(): Promise<ListedServer[]> {
     return [...this.servers.values()].map((s) => ({
       user: s.spec.user, serverName: s.spec.serverName, ref: { id: s.id }, running: s.status === 'running', url: s.url, configHash: s.spec.configHash,
+      createdAt: s.createdAt, finishedAt: s.finishedAt,
     }));
+  }
+
+  async listVolumes(): Promise<ListedVolume[]> {
+    return [...this.volumes.values()].map((v) => ({ ...v }));
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    this.calls.push({ op: 'removeVolume', user: this.volumes.get(name)?.user });
+    this.volumes.delete(name);
   }
 
   async logs(ref: BackendRef, tail: number): Promise<string> {
@@ -128,6 +155,7 @@ export class FakeBackend implements Backend {
     const s = this.servers.get(String(ref.id));
     if (!s) return;
     s.status = 'exited';
+    s.finishedAt = this.now();
     await closeServer(s.http);
   }
 
@@ -135,6 +163,11 @@ export class FakeBackend implements Backend {
     await Promise.all([...this.servers.values()].map((s) => closeServer(s.http)));
     this.servers.clear();
   }
+}
+
+/** The fake's home volume of a user (the docker backend's comes from docker.home_volume). */
+export function fakeVolumeName(user: string): string {
+  return `home-${user}`;
 }
 
 function closeServer(http: Server | undefined) {

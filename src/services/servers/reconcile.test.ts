@@ -2,6 +2,8 @@
 // fail interrupted spawns, finish interrupted stops, resume a ready check, stop orphans (design §9).
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { eq } from 'drizzle-orm';
 import { buildTestApp, testClock } from '../../../test/helpers/app.ts';
 import { schema } from '../../../db/client.ts';
@@ -11,11 +13,16 @@ import { routesVersion } from '../../state/routes.ts';
 import { buildServerSpec } from '../../spawn/spec.ts';
 import { requestSpawn } from './request-spawn.ts';
 import { waitForServer } from './wait.ts';
-import { INTERRUPTED, reconcileServers, STOP_OVERDUE_MS } from './reconcile.ts';
+import { INTERRUPTED, reconcileServers, spawnStuckAfterMs, STOP_OVERDUE_MS, stuckFailure } from './reconcile.ts';
+import { requestStop } from './request-stop.ts';
+import { newInstanceId } from '../../instance.ts';
+import type { Backend } from '../../backends/types.ts';
 
+const pidNs = () => { try { return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? ''; } catch { return ''; } };
 type T = Awaited<ReturnType<typeof buildTestApp>>;
 const fake = (t: T) => t.backend as FakeBackend;
 const row = (t: T, id: number) => t.db.query.servers.findFirst({ where: eq(schema.servers.id, id) }).then((r) => r!);
+const audits = (t: T, action: string) => t.db.select().from(schema.audit).where(eq(schema.audit.action, action));
 
 /** A running server started through the runner; the runner is then closed, as at a Berth shutdown. */
 async function runningServer(name = 'alice') {
@@ -134,5 +141,110 @@ describe('reconcileServers', () => {
     const r = await row(t, id);
     assert.equal(r.state, 'stopped');
     assert.equal(r.owner, null);
+  });
+
+  test('a running server found gone or exited is marked stopped with the reason in an audit row', async () => {
+    const { t, id } = await runningServer();
+    await fake(t).crash((await row(t, id)).backendRef!);
+    await reconcileServers(t.ctx, { periodic: true });
+    assert.equal((await row(t, id)).state, 'stopped');
+    const [lost] = await audits(t, 'server.lost');
+    assert.equal(lost?.target, 'alice/');
+    assert.deepEqual(lost?.detail, { why: 'container exited (code 1)' });
+
+    const again = await runningServer('bob');
+    await fake(again.t).stop((await row(again.t, again.id)).backendRef!);
+    await reconcileServers(again.t.ctx, { periodic: true });
+    assert.deepEqual((await audits(again.t, 'server.lost')).map((a) => a.detail), [{ why: 'container gone' }]);
+  });
+
+  test('after an engine restart (every server exited) one periodic pass makes rows and backend agree', async () => {
+    const t = await buildTestApp();
+    const ids: number[] = [];
+    for (const name of ['u1', 'u2', 'u3']) {
+      const { server } = await requestSpawn({ ctx: t.ctx, input: { user: await t.createUser(name), serverName: '' } });
+      assert.equal((await waitForServer(t.ctx, server.id, 10_000)).state, 'running');
+      ids.push(server.id);
+    }
+    for (const s of [...fake(t).servers.values()]) await fake(t).crash({ id: s.id });
+    assert.deepEqual(await reconcileServers(t.ctx, { periodic: true }), { adopted: 0, stopped: 3, failed: 0 });
+    for (const id of ids) assert.equal((await row(t, id)).state, 'stopped');
+    assert.equal(fake(t).servers.size, 0, 'nothing left in the backend');
+    assert.equal((await audits(t, 'server.lost')).length, 3);
+  });
+
+  test('a spawn of this live worker stuck past start_timeout + http_timeout + margin is failed and its server removed', async () => {
+    const clock = testClock();
+    const t = await buildTestApp({ runner: false, clock, config: { spawner: { image: 'fake', start_timeout: 10, http_timeout: 5 } } });
+    const user = await t.createUser('alice');
+    const spec = buildServerSpec({ config: t.ctx.config, hubUrl: t.ctx.hubUrl, bindIp: '127.0.0.1', user: 'alice', server: '', token: 'x'.repeat(32) });
+    const started = await fake(t).start(spec, () => {});
+    const [r] = await t.db.insert(schema.servers).values({
+      userId: user.id, name: '', state: 'spawning', spawnSeq: 1, owner: t.ctx.instanceId, stateSince: clock.now(), backendRef: started.ref, url: started.url,
+    }).returning();
+    clock.advance(spawnStuckAfterMs(t.ctx)); // not past it yet
+    assert.deepEqual(await reconcileServers(t.ctx, { periodic: true }), { adopted: 0, stopped: 0, failed: 0 });
+    assert.equal((await row(t, r!.id)).state, 'spawning');
+    clock.advance(1);
+    assert.deepEqual(await reconcileServers(t.ctx, { periodic: true }), { adopted: 0, stopped: 0, failed: 1 });
+    const after = await row(t, r!.id);
+    assert.equal(after.state, 'failed');
+    assert.deepEqual(after.failure, stuckFailure(t.ctx));
+    assert.match(after.failure!.message, /not ready within 195 seconds/);
+    assert.equal(fake(t).servers.size, 0, 'its server removed');
+  });
+
+  test('a periodic pass leaves servers no row owns to prune; the pass at taking the lease removes them at once', async () => {
+    const { t } = await runningServer();
+    const spec = buildServerSpec({ config: t.ctx.config, hubUrl: t.ctx.hubUrl, bindIp: '127.0.0.1', user: 'mallory', server: '', token: 'x'.repeat(32) });
+    await fake(t).start(spec, () => {});
+    assert.deepEqual(await reconcileServers(t.ctx, { periodic: true }), { adopted: 1, stopped: 0, failed: 0 });
+    assert.equal(fake(t).servers.size, 2);
+    assert.deepEqual(await reconcileServers(t.ctx), { adopted: 1, stopped: 1, failed: 0 });
+    assert.equal(fake(t).servers.size, 1);
+    const [orphan] = await audits(t, 'reconcile.orphan');
+    assert.equal(orphan?.target, 'mallory/');
+  });
+
+  test('a running server whose row says stopped is removed, never adopted back', async () => {
+    const { t, id } = await runningServer();
+    const ref = (await row(t, id)).backendRef!;
+    await t.db.update(schema.servers).set({ state: 'stopped', backendRef: null, url: null }).where(eq(schema.servers.id, id));
+    assert.deepEqual(await reconcileServers(t.ctx), { adopted: 0, stopped: 1, failed: 0 });
+    assert.deepEqual(await fake(t).poll(ref), { status: 'missing' });
+    assert.equal((await row(t, id)).state, 'stopped');
+  });
+
+  test('a stop of this process whose backend call failed stays stopping, and is retried once overdue', async () => {
+    const clock = testClock();
+    const { t, id, user } = await runningServer();
+    t.ctx.clock = clock;
+    const stop = fake(t).stop.bind(fake(t));
+    fake(t).stop = async () => { throw new Error('engine said no'); };
+    await requestStop({ ctx: { ...t.ctx, config: { ...t.ctx.config, hub: { ...t.ctx.config.hub, slow_stop_timeout: 0.2 } } }, input: { user, serverName: '' } });
+    assert.equal((await row(t, id)).state, 'stopping');
+    assert.equal((await row(t, id)).owner, t.ctx.instanceId);
+    fake(t).stop = stop;
+    assert.deepEqual(await reconcileServers(t.ctx, { periodic: true }), { adopted: 0, stopped: 0, failed: 0 });
+    assert.equal((await row(t, id)).state, 'stopping', 'left to this process while not overdue');
+    clock.advance(STOP_OVERDUE_MS + 1);
+    assert.deepEqual(await reconcileServers(t.ctx, { periodic: true }), { adopted: 0, stopped: 1, failed: 0 });
+    assert.equal((await row(t, id)).state, 'stopped');
+    assert.equal(fake(t).servers.size, 0);
+  });
+
+  test('taking the lease removes the hub-reach probes a gone process left, asking the backend with instanceIsGone', async () => {
+    const t = await buildTestApp({ runner: false });
+    t.ctx.instanceId = newInstanceId(); // a real one: host and PID namespace, so a dead PID is judged gone
+    const asked: { creator: string; gone: boolean }[] = [];
+    const backend: Backend = t.backend;
+    backend.removeStaleProbes = async (isGone) => {
+      for (const creator of [t.ctx.instanceId, `${hostname()}:${pidNs()}:${2 ** 22 + 7}:abcdef`]) asked.push({ creator, gone: isGone(creator) });
+      return 1;
+    };
+    await reconcileServers(t.ctx, { periodic: true });
+    assert.equal(asked.length, 0, 'not a periodic pass (prune does it)');
+    await reconcileServers(t.ctx);
+    assert.deepEqual(asked.map((a) => a.gone), [false, pidNs() !== '']);
   });
 });

@@ -14,6 +14,7 @@ import { purgeExpired } from './expire.ts';
 import { prepull } from './prepull.ts';
 import { scheduleJobSpecs } from './schedules.ts';
 import { cullIdle } from './cull.ts';
+import { pruneOnce } from './prune.ts';
 
 /** What a run did; `errors` (a non-empty list, or a count above 0) marks it as partly failed. */
 export type JobResult = Record<string, unknown>;
@@ -41,6 +42,7 @@ export function jobSpecs(ctx: AppContext, hooks: JobHooks): JobSpec[] {
     { name: 'expire', everySeconds: w.expire_every, run: () => purgeExpired(ctx) },
     // Rows and containers agree again within one interval after a crash or an engine restart.
     { name: 'reconcile', everySeconds: w.reconcile_every, run: async () => ({ ...(await reconcileServers(ctx, { periodic: true, resume: hooks.resume })) }) },
+    { name: 'prune', everySeconds: w.prune.every, run: () => pruneOnce(ctx) },
     ...(w.cull.enabled ? [{ name: 'cull', everySeconds: cullEvery(ctx.config), run: () => cullIdle(ctx) }] : []),
     ...(w.prepull.enabled ? [{ name: PREPULL, everySeconds: w.prepull.every, run: () => prepull(ctx) }] : []),
     ...scheduleJobSpecs(ctx),
