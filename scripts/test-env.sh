@@ -17,7 +17,9 @@ TINY_TAG=berth-test/tiny:latest
 APT_SOURCES=/etc/apt/sources.list.d/debian.sources # the machine's own mirror, never a hard-coded host
 # chromium: the real browser the end-to-end tests drive (through playwright-core, never its own download)
 # docker-registry: a real registry on loopback for the pull path (pull policy, pre-pull), started by the tests
-PACKAGES=(docker.io mmdebstrap busybox-static ca-certificates iptables curl debian-archive-keyring chromium docker-registry)
+# iproute2: `ip`, with which the engine-restart test makes the bridge of its own second dockerd
+# openssl: the README's webhook example signs its call with `openssl dgst`, and a test runs it
+PACKAGES=(docker.io mmdebstrap busybox-static ca-certificates iptables curl debian-archive-keyring chromium docker-registry iproute2 openssl)
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_TIMEOUT=60
 LOG=/var/log/berth-test-env.log # full output of apt, mmdebstrap and docker import
