@@ -53,7 +53,10 @@ async function watchRuns(enough: (runs: CullRun[]) => boolean, timeoutMs: number
     const r = await lastCull();
     if (r && r.started !== first && r.started !== runs.at(-1)?.started) runs.push(r);
     return enough(runs);
-  }, timeoutMs, 200);
+  }, timeoutMs, 200).catch((err: Error) => {
+    const said = berth.output().split('\n').filter((l) => /cull|kernel/i.test(l)).slice(-15).join('\n');
+    throw new Error(`${err.message}\nruns seen: ${JSON.stringify(runs.map((r) => r.result))}\nBerth said:\n${said}`);
+  });
   return runs;
 }
 
@@ -93,7 +96,7 @@ describe('idle culling of real Jupyter servers', { timeout: 5 * 60_000 }, () => 
     assert.equal(volume.Name, `${tag}-ivy`, 'the home volume is kept');
 
     // Three runs that found bea idle by activity, asked her kernels, and spared her.
-    const runs = await watchRuns((r) => r.filter((x) => x.result.busy_servers.includes('bea')).length >= 3, 40_000);
+    const runs = await watchRuns((r) => r.filter((x) => x.result.busy_servers.includes('bea')).length >= 3, 60_000);
     assert.ok(runs.every((r) => !r.result.servers.includes('bea')), JSON.stringify(runs));
     assert.equal((await servers('bea'))['']?.ready, true);
   });

@@ -11,7 +11,7 @@ import { hashToken, newToken, tokenPrefix } from '../../auth/tokens.ts';
 import { serverPrefix } from '../../names.ts';
 
 const TOKEN_LIFETIME_MS = 60_000;
-export const KERNEL_CHECK_TIMEOUT_MS = 5000;
+export const KERNEL_CHECK_TIMEOUT_MS = 10_000;
 
 export type KernelCheck =
   | { ok: true; busy: boolean; kernels: number }

@@ -265,11 +265,17 @@ describe('cull job: busy kernels', () => {
     assert.equal(await s.state(row.id), 'stopped');
   });
 
-  test('a server that cannot be asked is judged by activity alone', async () => {
+  test('a server that cannot be asked is spared one more timeout, then judged by activity alone', async () => {
     const s = await setup({ busy_kernels: true });
     const { row } = await s.spawn('alice');
     s.backend.kernels = () => 500;
     s.clock.advance(10 * MIN);
+    const first = await s.run();
+    assert.equal(first.culled_servers, 0);
+    assert.deepEqual(first.unanswered_servers, ['alice']);
+    s.clock.advance(10 * MIN - 1);
+    assert.equal((await s.run()).culled_servers, 0, 'just under twice the timeout');
+    s.clock.advance(1);
     assert.equal((await s.run()).culled_servers, 1);
     assert.equal(await s.state(row.id), 'stopped');
   });

@@ -10,7 +10,8 @@
 // active"), the server's own /api/kernels is asked. A busy kernel counts as activity now: it is
 // recorded, so the server's clock restarts and the user gets a whole `timeout` after the work ends
 // to come back for its results, and API clients see the same last_activity Berth acted on. When
-// the server cannot be asked, the activity rule decides alone (and the log says so).
+// the server cannot be asked, it is spared until idle twice the timeout; then the activity rule
+// decides alone (the log says so each time).
 import { inArray } from 'drizzle-orm';
 import type { AppContext } from '../../context.ts';
 import { schema } from '../../../db/client.ts';
@@ -34,6 +35,8 @@ interface Tally {
   culledServers: string[];
   culledUsers: string[];
   busy: string[];
+  /** Servers spared because their kernels could not be asked (not yet idle twice the timeout). */
+  unanswered: string[];
   pending: number;
   notReady: number;
   slow: string[];
@@ -48,7 +51,7 @@ export async function cullIdle(ctx: AppContext): Promise<JobResult> {
   const u = schema.users;
   const users = ctx.config.worker.cull.users ? await ctx.db.select().from(u)
     : byUser.size ? await ctx.db.select().from(u).where(inArray(u.id, [...byUser.keys()])) : [];
-  const tally: Tally = { culledServers: [], culledUsers: [], busy: [], pending: 0, notReady: 0, slow: [], errors: [] };
+  const tally: Tally = { culledServers: [], culledUsers: [], busy: [], unanswered: [], pending: 0, notReady: 0, slow: [], errors: [] };
   const slot = limiter(ctx.config.worker.cull.concurrency);
   await Promise.all(users.map((user) => cullUser(ctx, user, byUser.get(user.id) ?? [], slot, tally)));
   const names = (list: string[]) => list.slice(0, MAX_NAMES);
@@ -57,6 +60,7 @@ export async function cullIdle(ctx: AppContext): Promise<JobResult> {
     skipped_pending: tally.pending, skipped_not_ready: tally.notReady, slow_to_stop: tally.slow.length, errors: tally.errors.length,
     servers: names(tally.culledServers), users: names(tally.culledUsers), busy_servers: names(tally.busy),
     ...(tally.slow.length ? { slow_servers: names(tally.slow) } : {}),
+    ...(tally.unanswered.length ? { unanswered_servers: names(tally.unanswered) } : {}),
     ...(tally.errors.length ? { error_messages: names(tally.errors) } : {}),
   };
 }
@@ -128,7 +132,16 @@ async function cullServer(ctx: AppContext, user: UserRow, listed: ServerRow, tal
       ctx.log.info('cull: a kernel is busy, counted as activity', { server: label, inactive_seconds: Math.round(inactive!) });
       return false;
     }
-    if (!check.ok) ctx.log.warn('cull: could not ask the server for its kernels; the activity rule decides', { server: label, error: check.error });
+    if (!check.ok) {
+      // A check that fails once (a slow moment, a hiccup) must not end hours of computation: the
+      // server gets one more `timeout`; one still unanswered by then is culled by the activity rule.
+      if (inactive! < 2 * c.timeout) {
+        tally.unanswered.push(label);
+        ctx.log.warn('cull: could not ask the server for its kernels; it is spared until idle twice the timeout', { server: label, error: check.error, inactive_seconds: Math.round(inactive!) });
+        return false;
+      }
+      ctx.log.warn('cull: could not ask the server for its kernels again; the activity rule decides', { server: label, error: check.error, inactive_seconds: Math.round(inactive!) });
+    }
   }
 
   const remove = !!row.name && c.remove_named_servers;
