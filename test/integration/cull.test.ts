@@ -45,6 +45,14 @@ async function configure(cull: { timeout: number; busy_kernels: boolean }) {
   await until('the reload', () => berth.output().split('configuration reloaded').length > before, 5000);
 }
 
+/** Waits until bea's server reports its one kernel in `state` (GET /api/kernels, as Berth asks it). */
+async function kernelState(b: Browser, state: string): Promise<void> {
+  await until(`the server to report its kernel ${state}`, async () => {
+    const kernels = (await (await b.raw('/user/bea/api/kernels')).json()) as { execution_state: string }[];
+    return kernels.length === 1 && kernels[0]!.execution_state === state;
+  }, 30_000, 100);
+}
+
 /** Cull runs that finish from now on, until `enough` says stop. */
 async function watchRuns(enough: (runs: CullRun[]) => boolean, timeoutMs: number): Promise<CullRun[]> {
   const first = (await lastCull())?.started;
@@ -87,7 +95,13 @@ describe('idle culling of real Jupyter servers', { timeout: 5 * 60_000 }, () => 
     }
     assert.equal((await openServer(bea, 'bea')).res.status, 200);
     kernel = await openKernel(bea, 'bea');
+    // The server learns a kernel's state from the kernel's status messages on a channel it subscribes
+    // to at kernel start; one sent before that subscription is live is never seen (ZeroMQ's slow
+    // joiner), so the work starts once the server has reported a state of its own, and the premise —
+    // the server itself says "busy" — is checked before Berth is.
+    await kernelState(bea, 'idle');
     await kernel.begin('import time; time.sleep(120)');
+    await kernelState(bea, 'busy');
     await kernel.detach(); // the tab is closed: no traffic from here on, the kernel keeps working
 
     await configure({ timeout: 6, busy_kernels: true });

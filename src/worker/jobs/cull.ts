@@ -132,7 +132,8 @@ async function cullServer(ctx: AppContext, user: UserRow, listed: ServerRow, tal
       ctx.log.info('cull: a kernel is busy, counted as activity', { server: label, inactive_seconds: Math.round(inactive!) });
       return false;
     }
-    if (!check.ok) {
+    if (check.ok) ctx.log.info('cull: no kernel is busy', { server: label, kernels: check.kernels });
+    else {
       // A check that fails once (a slow moment, a hiccup) must not end hours of computation: the
       // server gets one more `timeout`; one still unanswered by then is culled by the activity rule.
       if (inactive! < 2 * c.timeout) {
