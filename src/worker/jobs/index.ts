@@ -49,7 +49,7 @@ export function jobSpecs(ctx: AppContext, hooks: JobHooks): JobSpec[] {
   ];
 }
 
-/** The interval a job runs at, for the status API (cron jobs report their pattern instead). */
+/** The culler's --cull-every: 0 means timeout / 2. */
 export function cullEvery(config: Config): number {
   return config.worker.cull.every > 0 ? config.worker.cull.every : config.worker.cull.timeout / 2;
 }
