@@ -11,3 +11,5 @@ export * from './leases.ts';
 export * from './audit.ts';
 export * from './health_checks.ts';
 export * from './worker_jobs.ts';
+export * from './groups.ts';
+export * from './login_states.ts';

@@ -11,6 +11,14 @@ export const users = sqliteTable('users', {
   lastActivityUs: integer('last_activity_us'),
   /** Provider data (e.g. OAuth tokens); encrypted by the login provider before it lands here. */
   authState: text('auth_state'),
+  /** When auth_state was last written by a login or refresh (ms). */
+  authStateAt: integer('auth_state_at'),
+  /** POSIX identity from the provider (LDAP uidNumber/gidNumber/homeDirectory), for the system-user backend. */
+  posixUid: integer('posix_uid'),
+  posixGid: integer('posix_gid'),
+  homeDir: text('home_dir'),
+  /** The login provider of the last login (its name). */
+  provider: text('provider'),
 });
 
 export type UserRow = typeof users.$inferSelect;

@@ -3,6 +3,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { loginPages } from './login.tsx';
+import { oauthLoginPages } from './oauth-login.tsx';
 import { homePages } from './home.tsx';
 import { spawnPages } from './spawn.tsx';
 import { spawnPendingPages } from './spawn-pending.tsx';
@@ -12,6 +13,7 @@ import { miscPages } from './misc.ts';
 export const pages = new Hono<AppEnv>();
 
 pages.route('/', loginPages);
+pages.route('/', oauthLoginPages);
 pages.route('/', homePages);
 pages.route('/', spawnPages);
 pages.route('/', spawnPendingPages);

@@ -101,3 +101,15 @@ export async function formFields(c: C): Promise<Record<string, string>> {
   for (const [k, v] of Object.entries(body)) if (typeof v === 'string') out[k] = v;
   return out;
 }
+
+/**
+ * The client's address for login rate limits: the last X-Forwarded-For hop (what the nearest reverse
+ * proxy saw), else the socket's peer. Behind no proxy a client could vary the header to dodge the
+ * per-address limit; the per-user limit still holds.
+ */
+export function clientAddress(c: C): string {
+  const fwd = c.req.header('x-forwarded-for')?.split(',').map((s) => s.trim()).filter(Boolean).at(-1);
+  if (fwd) return fwd.slice(0, 64);
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress ?? 'unknown';
+}

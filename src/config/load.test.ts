@@ -17,7 +17,7 @@ describe('loadConfig', () => {
     assert.equal(config.hub.port, 8000);
     assert.equal(dbUrl(config), 'file:./data/berth.db');
     assert.equal(config.backend, 'docker');
-    assert.equal(config.auth.provider, 'shared-password');
+    assert.equal(config.auth.providers[0]!.kind, 'shared-password');
     assert.equal(config.auth.allow_all, true);
     assert.equal(config.hub.api_version, '5.3.0');
   });

@@ -3,6 +3,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, type Config } from './schema.ts';
+import { openProviderProblems, providerName } from '../auth/providers/allow-rules.ts';
+import { authStateKeyProblems } from '../auth/auth-state.ts';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[], readonly source: string) {
@@ -114,7 +116,7 @@ export function loadConfig(opts: { file?: string | undefined; env?: Env } = {}):
     raw = (expandEnv(parsed ?? {}, env, '', problems) as Record<string, unknown>) ?? {};
   }
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith('BERTH_') || value === undefined || name === 'BERTH_CONFIG' || name === 'BERTH_ADMIN_TOKEN') continue;
+    if (!name.startsWith('BERTH_') || value === undefined || name === 'BERTH_CONFIG' || name === 'BERTH_ADMIN_TOKEN' || name === 'BERTH_AUTH_STATE_KEY') continue;
     const path = ALIASES[name] ?? genericPath(name);
     // secrets, URLs and paths are taken as written: a token of digits must not become a number
     if (path) setPath(raw, path, path.endsWith('password') || path.endsWith('secret') || path.endsWith('_token') || path === 'spawner.image' || path.endsWith('_url') || path.endsWith('dir') ? value : scalar(value));
@@ -124,6 +126,8 @@ export function loadConfig(opts: { file?: string | undefined; env?: Env } = {}):
     const services = (Array.isArray(raw.services) ? raw.services : []) as unknown[];
     raw.services = [...services, { name: 'admin-token', api_token: env.BERTH_ADMIN_TOKEN, admin: true }];
   }
+  // JUPYTERHUB_CRYPT_KEY's form: keys separated by ';', the first one encrypts.
+  if (env.BERTH_AUTH_STATE_KEY) setPath(raw, 'auth.auth_state.keys', env.BERTH_AUTH_STATE_KEY.split(';').map((k) => k.trim()).filter(Boolean));
   // Embedded defaults: shared-password login is the gate, so it implies allow_all unless the file says otherwise.
   const auth = (raw.auth ?? {}) as Record<string, unknown>;
   if (!file && auth.allow_all === undefined) setPath(raw, 'auth.allow_all', true);
@@ -142,6 +146,12 @@ export function loadConfig(opts: { file?: string | undefined; env?: Env } = {}):
     if (names.has(s.name)) problems.push(`services: duplicate name ${s.name}`);
     names.add(s.name);
   }
+  const providers = new Set<string>();
+  for (const p of config.auth.providers) {
+    if (providers.has(providerName(p))) problems.push(`auth.providers: two providers named "${providerName(p)}" (give one a different name:)`);
+    providers.add(providerName(p));
+  }
+  problems.push(...openProviderProblems(config.auth), ...authStateKeyProblems(config.auth.auth_state.keys));
   if (problems.length) throw new ConfigError(problems, source);
   return { config, source };
 }

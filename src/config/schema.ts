@@ -2,6 +2,12 @@
 // with no file at all. JupyterHub / DockerSpawner equivalents are named where one exists.
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { sharedPasswordConfig } from '../auth/providers/shared-password/config.ts';
+import { oidcConfig } from '../auth/providers/oidc/config.ts';
+import { githubConfig } from '../auth/providers/github/config.ts';
+import { gitlabConfig } from '../auth/providers/gitlab/config.ts';
+import { ldapConfig } from '../auth/providers/ldap/config.ts';
+import { casConfig } from '../auth/providers/cas/config.ts';
 
 const seconds = z.number().positive();
 /** "2G", "512M", or a number of bytes (DockerSpawner's mem_limit). */
@@ -50,19 +56,59 @@ export const hubSchema = z
   })
   .strict();
 
+/** One entry per login provider: a discriminated union on `kind` (src/auth/providers/<kind>/config.ts). */
+export const providerSchema = z.discriminatedUnion('kind', [sharedPasswordConfig, oidcConfig, githubConfig, gitlabConfig, ldapConfig, casConfig]);
+
 export const authSchema = z
   .object({
-    /** Only the shared password provider exists so far. */
-    provider: z.literal('shared-password').default('shared-password'),
+    /** Login providers, one button each on the login page (form providers share the form). */
+    providers: z.array(providerSchema).min(1, 'at least one provider').default([{ kind: 'shared-password', allow_all: false }]),
+    /** Authenticator.auto_login: with one redirect provider and no form, /hub/login goes straight to it. */
+    auto_login: z.boolean().default(false),
     /** SharedPasswordAuthenticator.user_password: any allowed name plus this password logs in. */
     shared_password: z.string().min(8, 'at least 8 characters').optional(),
     /** SharedPasswordAuthenticator.admin_password: admin_users log in with this one. Generated when unset. */
     admin_password: z.string().min(8, 'at least 8 characters').optional(),
+    /** Authenticator.admin_users. */
     admin_users: z.array(userName).default(['admin']),
+    /** Authenticator.allowed_users. */
     allowed_users: z.array(userName).default([]),
+    /** Authenticator.blocked_users: never log in, whatever else matches. */
     blocked_users: z.array(userName).default([]),
-    /** Authenticator.allow_all. Must be said explicitly; the embedded default (shared password) says it. */
+    /** OAuthenticator.allowed_groups: members of any of these groups (as the provider names them) may log in. */
+    allowed_groups: z.array(z.string().min(1)).default([]),
+    /** OAuthenticator.admin_groups: members are admins; when set, an admin who left them is demoted at login. */
+    admin_groups: z.array(z.string().min(1)).default([]),
+    /** Authenticator.allow_all, for every provider. Must be said explicitly; the embedded default (shared password) says it. */
     allow_all: z.boolean().default(false),
+    /** Authenticator.username_map: provider name (after lower-casing) → Berth name. */
+    username_map: z.record(z.string(), userName).default({}),
+    /** Authenticator.enable_auth_state + JUPYTERHUB_CRYPT_KEY: provider tokens and attributes kept encrypted. */
+    auth_state: z
+      .object({
+        /**
+         * AES-256-GCM keys, 32 bytes each as 64 hex digits or base64 (`openssl rand -hex 32`),
+         * usually `${BERTH_AUTH_STATE_KEY}` (keys separated by ';'). The first encrypts; all decrypt,
+         * so a new key goes first and the old one stays until every user has logged in again.
+         * No key: auth state is not kept.
+         */
+        keys: z.array(z.string().min(1)).default([]),
+        /** Environment of spawned servers from auth state: VAR → auth state key (e.g. GITHUB_TOKEN: access_token). */
+        environment: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+        /** Authenticator.auth_refresh_age: at spawn, refresh through the provider when older than this (seconds). */
+        refresh_age: seconds.default(300),
+      })
+      .strict()
+      .default({ keys: [], environment: {}, refresh_age: 300 }),
+    /** Failed password-like logins (shared password, LDAP) allowed per window, per user and per address. */
+    login_attempts: z
+      .object({
+        per_user: z.number().int().positive().default(5),
+        per_address: z.number().int().positive().default(30),
+        window_seconds: seconds.default(300),
+      })
+      .strict()
+      .default({ per_user: 5, per_address: 30, window_seconds: 300 }),
   })
   .strict();
 

@@ -5,7 +5,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { createApp } from '../../handlers/app.ts';
 import { syncServices } from '../services/services/sync.ts';
-import { ensureAdminPassword } from '../auth/password.ts';
+import { ensureAdminPassword } from '../auth/providers/shared-password/index.ts';
 import type { Runtime } from './runtime.ts';
 import { closeServer, listen } from './listen.ts';
 import { httpUrl } from '../net.ts';
@@ -21,7 +21,8 @@ export interface ApiRole {
 export async function startApi(rt: Runtime, opts: { listen: boolean }): Promise<ApiRole> {
   const { ctx } = rt;
   await syncServices(ctx);
-  const { generated } = await ensureAdminPassword(ctx);
+  // the admin password belongs to the shared-password provider; a hub without it has no such password
+  const { generated } = ctx.config.auth.providers.some((p) => p.kind === 'shared-password') ? await ensureAdminPassword(ctx) : {};
   const listener = getRequestListener(createApp(ctx).fetch) as RequestListener;
   let server: Server | undefined;
   let url: string | undefined;

@@ -5,12 +5,21 @@ import type { AppContext } from '../../context.ts';
 import { schema } from '../../../db/client.ts';
 import type { SessionRow, UserRow } from '../../../db/schema/index.ts';
 import { sha256 } from '../../auth/tokens.ts';
+import { setUserGroups } from '../groups/set-user-groups.ts';
 
 export interface CreateSessionInput {
   /** Normalised name from the login provider. */
   name: string;
-  /** The provider says this is an admin (admin_users). Never demotes: admin may also be granted by API. */
-  admin: boolean;
+  /** true/false sets the admin flag (the policy demotes only when admin_groups decide); undefined leaves it. */
+  admin: boolean | undefined;
+  /** The user's groups as the provider reports them: membership is set to exactly these. Undefined leaves it. */
+  groups?: string[] | undefined;
+  /** The login provider's name, recorded on the user. */
+  provider?: string;
+  /** Encrypted auth state to store (null clears it); undefined leaves it. */
+  authState?: string | null | undefined;
+  /** POSIX identity the provider gave (LDAP); undefined leaves what is stored. */
+  posix?: { uid?: number | undefined; gid?: number | undefined; home?: string | undefined } | undefined;
 }
 
 export interface CreatedSession {
@@ -28,25 +37,34 @@ export async function createSession({ ctx, input }: { ctx: AppContext; input: Cr
   return ctx.db.transaction(async (tx) => {
     let user = await tx.query.users.findFirst({ where: eq(schema.users.name, input.name) });
     if (!user) {
-      [user] = await tx.insert(schema.users).values({ name: input.name, admin: input.admin, createdAt: now }).returning();
-    } else if (input.admin && !user.admin) {
-      [user] = await tx.update(schema.users).set({ admin: true }).where(eq(schema.users.id, user.id)).returning();
+      [user] = await tx.insert(schema.users).values({ name: input.name, admin: input.admin ?? false, createdAt: now }).returning();
     }
     if (!user || user.blocked) return null;
+    const changes: Partial<typeof schema.users.$inferInsert> = {};
+    if (input.admin !== undefined && input.admin !== user.admin) changes.admin = input.admin;
+    if (input.provider !== undefined && input.provider !== user.provider) changes.provider = input.provider;
+    if (input.authState !== undefined) Object.assign(changes, { authState: input.authState, authStateAt: input.authState === null ? null : now });
+    if (input.posix) {
+      if (input.posix.uid !== undefined) changes.posixUid = input.posix.uid;
+      if (input.posix.gid !== undefined) changes.posixGid = input.posix.gid;
+      if (input.posix.home !== undefined) changes.homeDir = input.posix.home;
+    }
+    if (Object.keys(changes).length) [user] = await tx.update(schema.users).set(changes).where(eq(schema.users.id, user.id)).returning();
+    if (input.groups) await setUserGroups(tx, user!.id, input.groups, now);
     // tidy this user's expired sessions while we are here
-    await tx.delete(schema.sessions).where(and(eq(schema.sessions.userId, user.id), lt(schema.sessions.expiresAt, now)));
+    await tx.delete(schema.sessions).where(and(eq(schema.sessions.userId, user!.id), lt(schema.sessions.expiresAt, now)));
     const [session] = await tx
       .insert(schema.sessions)
       .values({
         cookieHash: sha256(cookieSecret),
         sessionId: randomUUID().replace(/-/g, ''), // uuid4 hex, as jupyterhub-session-id
-        userId: user.id,
+        userId: user!.id,
         xsrf: randomBytes(24).toString('base64url'),
         createdAt: now,
         expiresAt: now + maxAgeMs,
       })
       .returning();
-    await tx.insert(schema.audit).values({ at: now, actor: user.name, action: 'login', target: user.name, detail: { sessionId: session!.sessionId } });
-    return { user, session: session!, cookieSecret };
+    await tx.insert(schema.audit).values({ at: now, actor: user!.name, action: 'login', target: user!.name, detail: { sessionId: session!.sessionId, provider: input.provider ?? null, groups: input.groups ?? null } });
+    return { user: user!, session: session!, cookieSecret };
   });
 }

@@ -5,10 +5,21 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
-import { checkLogin, ensureAdminPassword } from './password.ts';
-import { configSchema, type ConfigInput } from '../config/schema.ts';
-import type { AppContext } from '../context.ts';
-import { silentLogger } from '../log.ts';
+import { ensureAdminPassword, sharedPasswordProvider } from './index.ts';
+import { configSchema, type ConfigInput } from '../../../config/schema.ts';
+import type { AppContext } from '../../../context.ts';
+import { silentLogger } from '../../../log.ts';
+import { decide } from '../../policy.ts';
+
+/** The provider's check, then the policy, as the login handler runs them. */
+async function checkLogin(ctx: AppContext, username: string, password: string) {
+  const entry = ctx.config.auth.providers[0]!;
+  if (entry.kind !== 'shared-password') throw new Error('test config');
+  const claims = await sharedPasswordProvider(entry, ctx.config).check({ username, password });
+  if (!claims) return null;
+  const d = decide(ctx.config.auth, entry, claims);
+  return d.ok ? { name: d.name, admin: d.admin ?? false } : null;
+}
 
 function ctxWith(auth: NonNullable<ConfigInput['auth']>, dataDir = mkdtempSync(join(tmpdir(), 'berth-pw-'))): AppContext {
   const config = configSchema.parse({ backend: 'fake', hub: { data_dir: dataDir }, auth });

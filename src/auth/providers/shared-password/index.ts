@@ -3,12 +3,16 @@
 import { randomBytes, randomInt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AppContext } from '../context.ts';
-import { sameSecret } from './tokens.ts';
-import { normalizeUserName, validUserName } from '../names.ts';
+import type { z } from 'zod';
+import type { AppContext } from '../../../context.ts';
+import type { Config } from '../../../config/schema.ts';
+import { sameSecret } from '../../tokens.ts';
+import { listed, normalizeLogin } from '../../normalize.ts';
+import type { FormProvider } from '../types.ts';
+import type { sharedPasswordConfig } from './config.ts';
 
 /** Where the generated admin password's salted hash lives. */
-export const adminPasswordFile = (ctx: AppContext) => join(ctx.config.hub.data_dir, 'admin-password');
+export const adminPasswordFile = (config: Config) => join(config.hub.data_dir, 'admin-password');
 
 const SCRYPT_N = 16384;
 
@@ -40,7 +44,7 @@ function readablePassword(): string {
  */
 export async function ensureAdminPassword(ctx: AppContext): Promise<{ generated?: string }> {
   if (ctx.config.auth.admin_password) return {};
-  const file = adminPasswordFile(ctx);
+  const file = adminPasswordFile(ctx.config);
   await mkdir(ctx.config.hub.data_dir, { recursive: true });
   const password = readablePassword();
   try {
@@ -53,12 +57,12 @@ export async function ensureAdminPassword(ctx: AppContext): Promise<{ generated?
   return { generated: password };
 }
 
-async function adminPasswordMatches(ctx: AppContext, password: string): Promise<boolean> {
-  const configured = ctx.config.auth.admin_password;
+async function adminPasswordMatches(config: Config, password: string): Promise<boolean> {
+  const configured = config.auth.admin_password;
   if (configured) return sameSecret(password, configured);
   let stored: string;
   try {
-    stored = await readFile(adminPasswordFile(ctx), 'utf8');
+    stored = await readFile(adminPasswordFile(config), 'utf8');
   } catch {
     return false; // no admin password yet: admin login is closed, never open
   }
@@ -66,19 +70,23 @@ async function adminPasswordMatches(ctx: AppContext, password: string): Promise<
 }
 
 /**
- * Checks a login. Names are lower-cased first, as JupyterHub's normalize_username does, so "Alice"
- * and "alice" are one account. Like SharedPasswordAuthenticator, admin_users must use the admin
- * password (the shared one never makes or logs in an admin); any other allowed name (allow_all, or
- * listed in allowed_users) uses the shared password; blocked_users never log in.
+ * SharedPasswordAuthenticator: admin_users must use the admin password (the shared one never makes
+ * or logs in an admin); any other name uses the shared password, and the policy then decides
+ * whether that name may log in (allow_all or allowed_users).
  */
-export async function checkLogin(ctx: AppContext, username: string, password: string): Promise<{ name: string; admin: boolean } | null> {
-  const name = normalizeUserName(username);
-  if (!validUserName(name) || !password) return null;
-  const auth = ctx.config.auth;
-  const listed = (list: string[]) => list.some((n) => n.toLowerCase() === name);
-  if (listed(auth.blocked_users)) return null;
-  if (listed(auth.admin_users)) return (await adminPasswordMatches(ctx, password)) ? { name, admin: true } : null;
-  // compare before deciding, so the answer's timing does not tell which names are allowed
-  const ok = !!auth.shared_password && sameSecret(password, auth.shared_password);
-  return ok && (auth.allow_all || listed(auth.allowed_users)) ? { name, admin: false } : null;
+export function sharedPasswordProvider(entry: z.infer<typeof sharedPasswordConfig>, config: Config): FormProvider {
+  return {
+    type: 'form',
+    kind: 'shared-password',
+    name: entry.name ?? 'shared-password',
+    label: entry.label ?? 'Sign in',
+    hasAllowRule: () => false,
+    async check({ username, password }) {
+      const name = normalizeLogin(username, config.auth.username_map);
+      if (!name || !password) return null;
+      if (listed(config.auth.admin_users, name)) return (await adminPasswordMatches(config, password)) ? { name, admin: true } : null;
+      const shared = config.auth.shared_password;
+      return shared && sameSecret(password, shared) ? { name } : null;
+    },
+  };
 }

@@ -1,0 +1,36 @@
+// Which allow rules a provider has, for the fail-closed start-up check: a hub whose provider lets
+// anyone with an account at GitHub (or in the directory) in must say so with allow_all.
+import type { Config } from '../../config/schema.ts';
+
+type ProviderConfig = Config['auth']['providers'][number];
+
+/** The provider's own membership rules (beside the auth-wide allowed_users / allowed_groups). */
+export function ownAllowRules(p: ProviderConfig): string[] {
+  switch (p.kind) {
+    case 'github': return p.allowed_organizations.length ? ['allowed_organizations'] : [];
+    case 'gitlab': return [...(p.allowed_groups.length ? ['allowed_groups'] : []), ...(p.allowed_project_ids.length ? ['allowed_project_ids'] : [])];
+    case 'ldap': return p.allowed_groups.length ? ['allowed_groups'] : [];
+    case 'cas': return Object.keys(p.required_attributes).length ? ['required_attributes'] : [];
+    default: return [];
+  }
+}
+
+/** The provider's id: its `name`, or its kind. */
+export const providerName = (p: ProviderConfig) => p.name ?? p.kind;
+
+/**
+ * One line per provider that would let nobody in (or everybody, were it not refused): delegated
+ * providers need an allow rule or an explicit allow_all. The shared password is its own gate.
+ */
+export function openProviderProblems(auth: Config['auth']): string[] {
+  const global = auth.allow_all || auth.allowed_users.length > 0 || auth.allowed_groups.length > 0;
+  const out: string[] = [];
+  auth.providers.forEach((p, i) => {
+    if (p.kind === 'shared-password' || global || p.allow_all || ownAllowRules(p).length) return;
+    out.push(
+      `auth.providers[${i}] (${p.kind} "${providerName(p)}"): no allow rule, so it would decide nothing about who may log in — ` +
+        `set auth.allowed_users or auth.allowed_groups${p.kind === 'oidc' ? '' : ` or the provider's ${p.kind === 'github' ? 'allowed_organizations' : p.kind === 'gitlab' ? 'allowed_groups / allowed_project_ids' : p.kind === 'ldap' ? 'allowed_groups' : 'required_attributes'}`}, or allow_all: true to let everyone it authenticates in`,
+    );
+  });
+  return out;
+}

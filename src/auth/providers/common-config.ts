@@ -1,0 +1,20 @@
+// Keys every provider entry in `auth.providers` takes, beside its own `kind` and options.
+import { z } from 'zod';
+
+export const providerCommon = {
+  /** Unique id (default: the kind); `?provider=` and the login button carry it. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, _ and -').max(64).optional(),
+  /** Button text on the login page (default "Sign in with <kind>"). */
+  label: z.string().min(1).max(100).optional(),
+  /** Authenticator.allow_all, for this provider only: everyone it authenticates may log in. */
+  allow_all: z.boolean().default(false),
+  /**
+   * OAuthenticator.oauth_callback_url (and CAS's service URL): the public URL of /hub/oauth_callback.
+   * Unset, it is worked out from the request (Host and X-Forwarded-Proto) — set it behind a proxy
+   * that rewrites Host.
+   */
+  callback_url: z.string().url().optional(),
+};
+
+/** A URL to a server Berth talks to; http is accepted only for loopback unless allow_insecure_http. */
+export const serverUrl = z.string().url();

@@ -1,0 +1,41 @@
+// LDAPAuthenticator (jupyterhub-ldapauthenticator), for OpenLDAP and Active Directory.
+import { z } from 'zod';
+import { providerCommon } from '../common-config.ts';
+
+export const ldapConfig = z
+  .object({
+    kind: z.literal('ldap'),
+    ...providerCommon,
+    /** LDAPAuthenticator.server_address / server_port (default 389, or 636 with tls: ldaps). */
+    server_address: z.string().min(1),
+    server_port: z.number().int().min(1).max(65535).optional(),
+    /** LDAPAuthenticator.tls_strategy: on_connect (ldaps), before_bind (StartTLS), insecure. */
+    tls: z.enum(['ldaps', 'starttls', 'none']).default('starttls'),
+    /** A PEM file of the CA that signed the server's certificate (default: Node's CAs). */
+    tls_ca_file: z.string().optional(),
+    /** LDAPAuthenticator.bind_dn_template: tried in order, `{username}` replaced (escaped). */
+    bind_dn_template: z.array(z.string().includes('{username}')).default([]),
+    /** LDAPAuthenticator.lookup_dn: search the user's DN with the service account, then bind as them. */
+    lookup_dn: z.boolean().default(false),
+    user_search_base: z.string().optional(),
+    /** LDAPAuthenticator.user_attribute: uid (OpenLDAP) or sAMAccountName (AD). */
+    user_attribute: z.string().default('uid'),
+    lookup_dn_search_user: z.string().optional(),
+    lookup_dn_search_password: z.string().optional(),
+    /** LDAPAuthenticator.allowed_groups: group DNs; a member of any may log in. */
+    allowed_groups: z.array(z.string().min(1)).default([]),
+    /** LDAPAuthenticator.group_search_filter: finds the user's groups; {userdn} and {username} replaced. */
+    group_search_filter: z.string().default('(|(member={userdn})(uniqueMember={userdn})(memberUid={username}))'),
+    group_search_base: z.string().optional(),
+    /** The group attribute whose value becomes the Berth group name. */
+    group_name_attribute: z.string().default('cn'),
+    /** LDAPAuthenticator.valid_username_regex. */
+    valid_username_regex: z.string().default('^[a-z][.a-z0-9_-]*$'),
+    /** LDAPAuthenticator.auth_state_attributes: attributes kept in auth state. */
+    auth_state_attributes: z.array(z.string()).default([]),
+    /** LDAPAuthenticator.use_lookup_dn_username: log in under the directory's spelling of the name. */
+    use_lookup_dn_username: z.boolean().default(true),
+  })
+  .strict()
+  .refine((c) => c.lookup_dn || c.bind_dn_template.length > 0, { message: 'set bind_dn_template, or lookup_dn: true with user_search_base' })
+  .refine((c) => !c.lookup_dn || !!c.user_search_base, { message: 'lookup_dn needs user_search_base' });
