@@ -21,6 +21,7 @@ import { tokensApi } from './api/tokens.ts';
 import { oauthApi } from './api/oauth.ts';
 import { workerApi } from './api/worker.ts';
 import { webhooksApi } from './api/webhooks.ts';
+import { groupsApi } from './api/groups.ts';
 import { pages } from './pages/index.tsx';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -74,6 +75,7 @@ export function createApp(ctx: AppContext) {
   hub.route('/hub/api', oauthApi);
   hub.route('/hub/api', workerApi);
   hub.route('/hub/api', webhooksApi);
+  hub.route('/hub/api', groupsApi);
   hub.route('/', pages);
 
   app.notFound((c) => {

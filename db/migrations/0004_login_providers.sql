@@ -34,4 +34,5 @@ ALTER TABLE `users` ADD `auth_state_at` integer;--> statement-breakpoint
 ALTER TABLE `users` ADD `posix_uid` integer;--> statement-breakpoint
 ALTER TABLE `users` ADD `posix_gid` integer;--> statement-breakpoint
 ALTER TABLE `users` ADD `home_dir` text;--> statement-breakpoint
+ALTER TABLE `users` ADD `group_names` text DEFAULT '[]' NOT NULL;--> statement-breakpoint
 ALTER TABLE `users` ADD `provider` text;

@@ -17,6 +17,11 @@ export const users = sqliteTable('users', {
   posixUid: integer('posix_uid'),
   posixGid: integer('posix_gid'),
   homeDir: text('home_dir'),
+  /**
+   * The user's group names, sorted: a copy of user_groups kept by every membership change, so the
+   * token check (which reports groups) needs no second query.
+   */
+  groupNames: text('group_names', { mode: 'json' }).$type<string[]>().notNull().default([]),
   /** The login provider of the last login (its name). */
   provider: text('provider'),
 });

@@ -174,6 +174,7 @@ export interface Resource {
   /** `user/servername` ('' for the default server). */
   server?: string;
   service?: string;
+  group?: string;
 }
 
 /** Does the set grant `name` on the resource (spec C.3)? No resource means "unfiltered or any filter". */
@@ -189,6 +190,7 @@ export function grants(set: ScopeSet, name: string, resource?: Resource): boolea
   }
   if (resource.user !== undefined) return g.user.has(resource.user);
   if (resource.service !== undefined) return g.service.has(resource.service);
+  if (resource.group !== undefined) return g.group.has(resource.group);
   return false;
 }
 

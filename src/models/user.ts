@@ -26,6 +26,8 @@ export interface UserModelOptions {
   baseUrl: string;
   /** ?include_stopped_servers: list stopped servers in `servers` too. */
   includeStopped?: boolean;
+  /** Decrypts stored auth state; only asked when the caller holds admin:auth_state on the user. */
+  authState?: (stored: string | null) => Record<string, unknown> | undefined;
 }
 
 /** The model keys `scopes` allow on user `name`. */
@@ -74,12 +76,12 @@ export function userModel(user: UserRow, servers: readonly ServerRow[], opts: Us
     name: user.name,
     admin: user.admin,
     roles: rolesOf(user),
-    groups: [],
+    groups: user.groupNames ?? [],
     server: def && isReady(def.state) ? userPrefix(opts.baseUrl, user.name) : null,
     pending: def ? pendingOf(def.state) : null,
     created: isoZ(user.createdAt),
     last_activity: isoZMicros(user.lastActivityUs),
-    auth_state: null,
+    auth_state: keys.has('auth_state') ? opts.authState?.(user.authState) ?? null : null,
   };
   const model: Record<string, unknown> = {};
   for (const k of Object.keys(full)) if (keys.has(k)) model[k] = full[k];
