@@ -37,6 +37,10 @@ export function createApp(ctx: AppContext) {
     c.set('identity', undefined);
     await next();
     c.header('X-JupyterHub-Version', ctx.config.hub.api_version);
+    try {
+      const p = c.req.path;
+      securityHeaders(c.res.headers, p === `${base}/hub/api` || p.startsWith(`${base}/hub/api/`));
+    } catch { /* a response with immutable headers (a passed-through fetch) keeps its own */ }
   });
 
   // The hub's own requests are small JSON and forms; uploads go through the proxy to the user's server.
@@ -107,6 +111,20 @@ export function createApp(ctx: AppContext) {
   });
 
   return app;
+}
+
+/**
+ * Hub pages: no framing by other sites (JupyterHub's frame-ancestors 'self'), no Referer carrying a
+ * login code, state or ticket off-site, no MIME sniffing, and scripts, styles and connections only
+ * from the hub itself. A page that sets a stricter policy (the consent page) keeps its own.
+ */
+const PAGE_CSP = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'";
+
+function securityHeaders(h: Headers, api: boolean) {
+  h.set('X-Content-Type-Options', 'nosniff');
+  if (!h.has('Referrer-Policy')) h.set('Referrer-Policy', 'same-origin');
+  if (!api && !h.has('Content-Security-Policy')) h.set('Content-Security-Policy', PAGE_CSP);
+  if (api && !h.has('Content-Security-Policy')) h.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
 }
 
 export function errorPage(status: number, message: string) {

@@ -77,6 +77,54 @@ describe('loadConfig', () => {
     });
   });
 
+  test('fail closed: an OAuth, LDAP or CAS provider with no allow rule is refused with one line naming the fix', () => {
+    const providers = {
+      oidc: '{kind: oidc, issuer: "https://idp.example/", client_id: berth}',
+      github: '{kind: github, client_id: a, client_secret: b}',
+      gitlab: '{kind: gitlab, client_id: a, client_secret: b}',
+      ldap: '{kind: ldap, server_address: ldap.example, bind_dn_template: ["uid={username},ou=people,dc=example"]}',
+      cas: '{kind: cas, server_url: "https://cas.example/cas"}',
+    };
+    for (const [kind, entry] of Object.entries(providers)) {
+      assert.throws(() => loadConfig({ file: file(`${kind}.yaml`, `auth:\n  providers: [${entry}]\n`), env: {} }), (e: unknown) => {
+        assert.ok(e instanceof ConfigError);
+        assert.equal(e.problems.length, 1, e.message);
+        assert.match(e.problems[0]!, new RegExp(`^auth\\.providers\\[0\\] \\(${kind} "${kind}"\\): no allow rule.*allow_all: true`));
+        return true;
+      });
+      // allow_all (here, on the provider) says it on purpose: it starts
+      const open = loadConfig({ file: file(`${kind}-open.yaml`, `auth:\n  providers: [${entry.replace(/}$/, ', allow_all: true}')}]\n`), env: {} });
+      assert.equal(open.config.auth.providers[0]!.kind, kind);
+      // and so does any allow rule
+      assert.ok(loadConfig({ file: file(`${kind}-rule.yaml`, `auth:\n  allowed_groups: [staff]\n  providers: [${entry}]\n`), env: {} }));
+    }
+    assert.ok(loadConfig({ file: file('gh-org.yaml', 'auth:\n  providers: [{kind: github, client_id: a, client_secret: b, allowed_organizations: [my-org]}]\n'), env: {} }));
+    // the shared password is its own gate: a file with only it still starts (only admins can log in)
+    assert.ok(loadConfig({ file: file('sp.yaml', 'auth:\n  providers: [{kind: shared-password}]\n'), env: {} }));
+  });
+
+  test('provider entries: unknown kind, duplicate names, incomplete OIDC and LDAP are each named', () => {
+    const bad = file('p.yaml', [
+      'auth:', '  allow_all: true', '  providers:', '    - {kind: saml}', '    - {kind: oidc, client_id: x}',
+      '    - {kind: ldap, server_address: x}', '    - {kind: github, client_id: a, client_secret: b}', '    - {kind: github, client_id: a, client_secret: b}', '',
+    ].join('\n'));
+    assert.throws(() => loadConfig({ file: bad, env: {} }), (e: unknown) => {
+      const report = (e as ConfigError).problems.join('\n');
+      assert.match(report, /auth\.providers\.0\.kind/);
+      assert.match(report, /auth\.providers\.1: set issuer/);
+      assert.match(report, /auth\.providers\.2: set bind_dn_template/);
+      return true;
+    });
+    const dup = file('dup.yaml', 'auth:\n  allow_all: true\n  providers:\n    - {kind: github, client_id: a, client_secret: b}\n    - {kind: github, client_id: a, client_secret: b}\n');
+    assert.throws(() => loadConfig({ file: dup, env: {} }), /two providers named "github"/);
+  });
+
+  test('BERTH_AUTH_STATE_KEY: keys separated by ";" (JUPYTERHUB_CRYPT_KEY\'s form), each checked', () => {
+    const k1 = 'a'.repeat(64), k2 = 'b'.repeat(64);
+    assert.deepEqual(loadConfig({ env: { BERTH_AUTH_STATE_KEY: `${k1};${k2}` } }).config.auth.auth_state.keys, [k1, k2]);
+    assert.throws(() => loadConfig({ env: { BERTH_AUTH_STATE_KEY: 'nope' } }), /auth\.auth_state\.keys\[0\]: not a 32-byte key/);
+  });
+
   test('a missing file and a file that is not YAML are one clear problem each', () => {
     assert.throws(() => loadConfig({ file: join(dir, 'nope.yaml'), env: {} }), /file not found/);
     assert.throws(() => loadConfig({ file: file('x.yaml', 'hub: [\n'), env: {} }), /not valid YAML/);

@@ -34,6 +34,11 @@ export interface Providers {
 
 const built = new WeakMap<Config, Providers>();
 
+/** Puts ready-made providers in place of the config's (unit tests of the login handlers use a fake one). */
+export function useProviders(config: Config, list: Provider[]) {
+  built.set(config, { list, get: (n) => list.find((x) => x.name === n), entry: (n) => config.auth.providers.find((e) => providerName(e) === n) });
+}
+
 /** The providers of the config in force (built at first use after a start or reload). */
 export function providersOf(ctx: Pick<AppContext, 'config' | 'log' | 'clock'> & { fetch?: typeof fetch }): Providers {
   let p = built.get(ctx.config);
