@@ -67,7 +67,7 @@ describe('hostile next values stay on the site', () => {
 });
 
 describe('every form POST needs a valid XSRF token', () => {
-  const bad = (xsrf?: string) => (xsrf === undefined ? {} : { _xsrf: xsrf });
+  const bad = (xsrf?: string): Record<string, string> => (xsrf === undefined ? {} : { _xsrf: xsrf });
   test('POST /hub/login without, with a wrong, and with another browser\'s _xsrf → 403, no session', async () => {
     const t = await buildTestApp();
     const page = await t.app.request('/hub/login');
@@ -87,7 +87,7 @@ describe('every form POST needs a valid XSRF token', () => {
     const { clientId, redirectUri } = await serverWithClient(t, 'alice');
     const posts = ['/hub/logout', '/hub/spawn', '/hub/spawn/alice', `/hub/api/oauth2/authorize?client_id=${clientId}&redirect_uri=${encodeURIComponent(redirectUri)}&response_type=code&state=s`];
     for (const path of posts) {
-      for (const fields of [{}, { _xsrf: 'wrong-token-wrong-token-wrong-tok' }]) {
+      for (const fields of [{}, { _xsrf: 'wrong-token-wrong-token-wrong-tok' }] as Record<string, string>[]) {
         const f = form(fields);
         const res = await t.app.request(path, { method: 'POST', body: f.body, headers: { ...f.headers, cookie: jar.header() } });
         assert.equal(res.status, 403, `${path} ${JSON.stringify(fields)}`);

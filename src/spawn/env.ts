@@ -18,6 +18,8 @@ export interface EnvInput {
   image: string;
   memLimit?: number | undefined;
   cpuLimit?: number | undefined;
+  /** From the user's auth state (auth.auth_state.environment); secrets, so outside the config hash. */
+  authEnv?: Record<string, string> | undefined;
 }
 
 /** Python's json.dumps of a list of strings (", " between items), as JupyterHub writes these variables. */
@@ -53,5 +55,5 @@ export function serverEnv(input: EnvInput): Record<string, string> {
   if (config.spawner.default_url) env.JUPYTERHUB_DEFAULT_URL = config.spawner.default_url;
   if (input.memLimit !== undefined) env.MEM_LIMIT = String(input.memLimit);
   if (input.cpuLimit !== undefined) env.CPU_LIMIT = String(input.cpuLimit);
-  return { ...env, ...config.spawner.environment };
+  return { ...env, ...input.authEnv, ...config.spawner.environment };
 }

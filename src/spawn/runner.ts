@@ -2,6 +2,7 @@
 // hub.concurrent_spawn_limit at once, and drives each through credentials → backend.start (outside
 // any transaction, progress written as events) → ready check → running, or failed / cancelled.
 // State lives in the database, so a crash loses nothing: reconcile picks up what was in flight.
+import { authStateEnv, authStateForSpawn } from '../services/logins/auth-state-for-spawn.ts';
 import { asc, eq } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
 import { schema } from '../../db/client.ts';
@@ -142,7 +143,9 @@ export class SpawnRunner {
       if (!user) throw new SpawnError('cancelled', 'Spawn cancelled: the user was deleted');
       const prefix = serverPrefix(ctx.config.hub.base_url, user.name, row.name);
       const token = await issueServerCredentials(ctx, row, user);
-      const spec = buildServerSpec({ config: ctx.config, hubUrl: ctx.hubUrl, bindIp: ctx.backend.bindIp, user: user.name, server: row.name, token });
+      const envMap = ctx.config.auth.auth_state.environment;
+      const authEnv = Object.keys(envMap).length ? authStateEnv(envMap, await authStateForSpawn(ctx, user)) : undefined;
+      const spec = buildServerSpec({ config: ctx.config, hubUrl: ctx.hubUrl, bindIp: ctx.backend.bindIp, user: user.name, server: row.name, token, authEnv });
       const startTimer = setTimeout(() => { flight.timedOut = true; flight.controller.abort(); }, ctx.config.spawner.start_timeout * 1000);
       let result;
       try {

@@ -27,8 +27,8 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-export function configHash(spec: Omit<ServerSpec, 'configHash' | 'labels'>): string {
-  const env = Object.fromEntries(Object.entries(spec.env).filter(([k]) => !SECRET_ENV.has(k)));
+export function configHash(spec: Omit<ServerSpec, 'configHash' | 'labels'>, secret: ReadonlySet<string> = SECRET_ENV): string {
+  const env = Object.fromEntries(Object.entries(spec.env).filter(([k]) => !SECRET_ENV.has(k) && !secret.has(k)));
   const shape = { image: spec.image, cmd: spec.cmd, args: spec.args, port: spec.port, memLimit: spec.memLimit, cpuLimit: spec.cpuLimit, env };
   return createHash('sha256').update(stableJson(shape)).digest('hex').slice(0, 16);
 }
@@ -43,6 +43,7 @@ export function buildServerSpec(input: SpecInput): ServerSpec {
   const cpuLimit = s.cpu_limit;
   const env = serverEnv({ ...input, image, memLimit, cpuLimit });
   const base = { user: input.user, serverName: input.server, image, cmd: s.cmd, args: [...s.args], env, port: s.port, memLimit, cpuLimit };
-  const hash = configHash(base);
+  // provider tokens change at every refresh: a new token alone must not make the container "stale"
+  const hash = configHash(base, new Set(Object.keys(input.authEnv ?? {})));
   return { ...base, labels: { 'berth.user': input.user, 'berth.server': input.server, 'berth.config-hash': hash }, configHash: hash };
 }
