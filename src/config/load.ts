@@ -8,7 +8,8 @@ import { authStateKeyProblems } from '../auth/auth-state.ts';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[], readonly source: string) {
-    super(`invalid configuration (${source}):\n` + problems.map((p) => `  - ${p}`).join('\n'));
+    // one problem, one line (what an admin sees first in a container log); several, one line each
+    super(problems.length === 1 ? `invalid configuration (${source}): ${problems[0]}` : `invalid configuration (${source}):\n` + problems.map((p) => `  - ${p}`).join('\n'));
     this.name = 'ConfigError';
   }
 }

@@ -32,6 +32,29 @@ describe('berth command line', () => {
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   });
 
+  test('serve with an OAuth, LDAP or CAS provider and no allow rule: exit 1 and one line; allow_all: true starts', async () => {
+    const entries = {
+      oidc: 'kind: oidc\n      issuer: https://idp.example/\n      client_id: berth',
+      github: 'kind: github\n      client_id: a\n      client_secret: b',
+      ldap: 'kind: ldap\n      server_address: ldap.example\n      bind_dn_template: ["uid={username},ou=people,dc=example,dc=org"]',
+      cas: 'kind: cas\n      server_url: https://cas.example/cas',
+    };
+    for (const [kind, entry] of Object.entries(entries)) {
+      const cfg = join(dir, `closed-${kind}.yaml`);
+      writeFileSync(cfg, `backend: fake\nauth:\n  providers:\n    - ${entry}\n`);
+      const r = berth(['serve', '--config', cfg]);
+      assert.equal(r.status, 1, r.stderr);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, new RegExp(`^berth: invalid configuration \\(.*closed-${kind}\\.yaml\\): auth\\.providers\\[0\\] \\(${kind} "${kind}"\\): no allow rule.*allow_all: true`));
+    }
+    // said on purpose: it starts (check-config runs the same load; serve would bind a port)
+    const open = join(dir, 'open-oidc.yaml');
+    writeFileSync(open, `backend: fake\nauth:\n  allow_all: true\n  providers:\n    - ${entries.oidc}\n`);
+    const ok = berth(['check-config', '--config', open]);
+    assert.equal(ok.status, 0, ok.stderr);
+  });
+
   test('check-config accepts a good file; an unknown command is one line and exit 2', () => {
     const cfg = join(dir, 'good.yaml');
     writeFileSync(cfg, 'hub:\n  port: 9001\n');

@@ -28,7 +28,7 @@ export function openProviderProblems(auth: Config['auth']): string[] {
   auth.providers.forEach((p, i) => {
     if (p.kind === 'shared-password' || global || p.allow_all || ownAllowRules(p).length) return;
     out.push(
-      `auth.providers[${i}] (${p.kind} "${providerName(p)}"): no allow rule, so it would decide nothing about who may log in — ` +
+      `auth.providers[${i}] (${p.kind} "${providerName(p)}"): no allow rule, so nobody could log in through it; ` +
         `set auth.allowed_users or auth.allowed_groups${p.kind === 'oidc' ? '' : ` or the provider's ${p.kind === 'github' ? 'allowed_organizations' : p.kind === 'gitlab' ? 'allowed_groups / allowed_project_ids' : p.kind === 'ldap' ? 'allowed_groups' : 'required_attributes'}`}, or allow_all: true to let everyone it authenticates in`,
     );
   });
