@@ -20,13 +20,15 @@ type TestApp = Awaited<ReturnType<typeof buildTestApp>>;
 
 const SPECIAL = `R&D <lab> "quoted" 'apos'`;
 let cas: FakeCas;
+const users: Parameters<typeof startFakeCas>[0]['users'] = {};
 before(async () => {
   cas = await startFakeCas({
-    users: {
+    users: Object.assign(users, {
       alice: { password: 'alice pw', attributes: { affiliation: ['student', 'staff'], memberOf: ['physics', SPECIAL, 'café ☕'], mail: 'alice@example.edu' } },
       bob: { password: 'bob pw', attributes: { affiliation: 'student', memberOf: 'physics' } },
       carol: { password: 'carol pw', attributes: { affiliation: 'staff', memberOf: 'chemistry' } },
-    },
+      dave: { password: 'dave pw', attributes: { affiliation: 'staff', memberOf: ['physics', 'chemistry'] } },
+    }),
   });
 });
 after(() => cas.close());
@@ -103,6 +105,15 @@ describe('CAS login (protocol 3.0)', () => {
     // the session works
     const home = await t.app.request('/hub/home', { headers: { cookie: jar.header() } });
     assert.equal(home.status, 200);
+  });
+
+  test('each login sets the groups to what CAS says now: a group left is a membership removed', async () => {
+    const t = await casApp();
+    assert.equal((await casLogin(t, 'dave', 'dave pw')).res.status, 302);
+    assert.deepEqual(await groupsOf(t, 'dave'), ['chemistry', 'physics']);
+    users.dave!.attributes = { affiliation: 'staff', memberOf: ['biology', 'physics'] };
+    assert.equal((await casLogin(t, 'dave', 'dave pw')).res.status, 302);
+    assert.deepEqual(await groupsOf(t, 'dave'), ['biology', 'physics']);
   });
 
   test('a user without the required attribute value is refused (403), and no account is made', async () => {
