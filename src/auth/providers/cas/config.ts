@@ -2,6 +2,12 @@
 import { z } from 'zod';
 import { providerCommon, serverUrl } from '../common-config.ts';
 
+/** localhost, 127.0.0.0/8 and ::1: the one place plain http cannot be read or changed on the way. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/\.$/, '');
+  return h === 'localhost' || h.endsWith('.localhost') || h === '[::1]' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
 export const casConfig = z
   .object({
     kind: z.literal('cas'),
@@ -18,4 +24,17 @@ export const casConfig = z
     username_attribute: z.string().optional(),
     allow_insecure_http: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((e, ctx) => {
+    // the ticket and the attributes that decide access travel on this connection
+    const u = URL.canParse(e.server_url) ? new URL(e.server_url) : undefined;
+    if (!u) return; // serverUrl already reported it
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') {
+      ctx.addIssue({ code: 'custom', path: ['server_url'], message: 'an https:// URL (the CAS server)' });
+    } else if (u.protocol === 'http:' && !e.allow_insecure_http && !isLoopbackHost(u.hostname)) {
+      ctx.addIssue({ code: 'custom', path: ['server_url'], message: 'https:// (plain http is accepted only on loopback, or with allow_insecure_http: true)' });
+    }
+    if (u.search || u.hash || u.username || u.password) {
+      ctx.addIssue({ code: 'custom', path: ['server_url'], message: 'the CAS base URL, without a query, fragment or credentials (e.g. https://cas.example.edu/cas)' });
+    }
+  });
