@@ -74,7 +74,8 @@ describe('GitHub', () => {
     { login: 'bob', id: 2, orgs: ['acme'], teams: ['acme:ops'] },
     { login: 'carol', id: 3, orgs: ['elsewhere'] },
   ];
-  const setup = async () => { gh = await startFakeGitHub({ ...registered, users }); after(() => gh.close()); };
+  let people: FakeGitHubUser[]; // this test's copy: a test may change someone's memberships
+  const setup = async () => { people = structuredClone(users); gh = await startFakeGitHub({ ...registered, users: people }); after(() => gh.close()); };
   const github = (extra: Record<string, unknown> = {}): Provider => ({ kind: 'github', base_url: gh.url, ...client, ...extra }) as Provider;
 
   test('an org member found on page 2 signs in; orgs and teams become groups; GitHub Enterprise API under /api/v3', async () => {
@@ -103,6 +104,11 @@ describe('GitHub', () => {
     assert.deepEqual([...(state?.scope as string[])].sort(), ['read:org', 'user:email'], 'the scopes GitHub granted');
     assert.equal((state?.teams as unknown[]).length, 3);
     assertNoLeak(await (await t.app.request('/hub/token', { headers: { cookie: jar.header() } })).text(), t.lines, gh.issuedTokens());
+    // she leaves a2 and a1's ops team: the next sign-in takes those groups away
+    people[0]!.orgs = ['a1', 'org-b'];
+    people[0]!.teams = ['a1:qa'];
+    assert.equal((await signIn(t, 'github')).res.status, 302);
+    assert.deepEqual(await groupsOf(t, 'alice'), ['a1', 'a1:qa', 'org-b']);
   });
 
   test('team rules: a member of org:team (page 2 of teams) signs in; an org member outside the team is refused', async () => {

@@ -53,9 +53,16 @@ export function gitlabProvider(entry: Entry, _config: Config, deps: ProviderDeps
     }
     // min_access_level: only groups the user is a member of (directly or from a parent group);
     // without it GitLab lists every group the user can see, public ones included
-    const raw = await apiGetAll(`${api}/groups?min_access_level=${GUEST}&per_page=100`, o);
-    const groups = raw.map((g) => (g as { full_path?: unknown })?.full_path).filter((p): p is string => typeof p === 'string' && p !== '');
-    let allowed = entry.allowed_groups.some((a) => groups.some((g) => inGroup(g, a)));
+    let groups: string[] | undefined;
+    try {
+      const raw = await apiGetAll(`${api}/groups?min_access_level=${GUEST}&per_page=100`, o);
+      groups = raw.map((g) => (g as { full_path?: unknown })?.full_path).filter((p): p is string => typeof p === 'string' && p !== '');
+    } catch (err) {
+      // a token without read_api may not list groups: fatal only when groups decide who gets in
+      if (!(err instanceof ForgeHttpError && err.status === 403) || entry.allowed_groups.length) throw err;
+      deps.log.warn('gitlab token cannot list groups (scope needs read_api); group membership left as it is', { provider: name, user: user.username });
+    }
+    let allowed = entry.allowed_groups.some((a) => groups?.some((g) => inGroup(g, a)));
     for (const id of entry.allowed_project_ids) {
       if (allowed) break;
       allowed = (await projectAccess(id, user.id, o)) >= DEVELOPER;
