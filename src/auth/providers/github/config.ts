@@ -1,6 +1,7 @@
 // GitHubOAuthenticator, with GitHub Enterprise through base_url.
 import { z } from 'zod';
 import { providerCommon, serverUrl } from '../common-config.ts';
+import { insecureUrlProblem } from '../oauth2-code.ts';
 
 export const githubConfig = z
   .object({
@@ -17,6 +18,13 @@ export const githubConfig = z
     /** GitHubOAuthenticator.populate_teams_in_auth_state, and teams as "org:team" groups. */
     teams_as_groups: z.boolean().default(true),
     scope: z.array(z.string()).default([]),
+    /** http:// for base_url / api_url outside loopback (tests, labs). Never in production. */
     allow_insecure_http: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    for (const key of ['base_url', 'api_url'] as const) {
+      const problem = insecureUrlProblem(c[key], c.allow_insecure_http);
+      if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
+    }
+  });

@@ -1,6 +1,7 @@
 // GitLabOAuthenticator, with self-hosted GitLab through base_url.
 import { z } from 'zod';
 import { providerCommon, serverUrl } from '../common-config.ts';
+import { insecureUrlProblem } from '../oauth2-code.ts';
 
 export const gitlabConfig = z
   .object({
@@ -15,6 +16,11 @@ export const gitlabConfig = z
     /** GitLabOAuthenticator.allowed_project_ids: members with at least Developer access. */
     allowed_project_ids: z.array(z.number().int().positive()).default([]),
     scope: z.array(z.string()).default(['read_user', 'read_api']),
+    /** http:// for base_url outside loopback (tests, labs). Never in production. */
     allow_insecure_http: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const problem = insecureUrlProblem(c.base_url, c.allow_insecure_http);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['base_url'], message: problem });
+  });
