@@ -16,5 +16,23 @@ export const providerCommon = {
   callback_url: z.string().url().optional(),
 };
 
-/** A URL to a server Berth talks to; http is accepted only for loopback unless allow_insecure_http. */
+/** A URL to a server Berth talks to; http is accepted only for loopback unless allow_insecure_http (insecureUrlProblem). */
 export const serverUrl = z.string().url();
+
+/** Why `url` may not be used: plain http outside loopback without allow_insecure_http. */
+export function insecureUrlProblem(url: string | undefined, allowInsecureHttp: boolean): string | undefined {
+  if (url === undefined) return undefined;
+  let u: URL;
+  try { u = new URL(url); } catch { return `${url} is not a URL`; }
+  if (u.protocol === 'https:') return undefined;
+  if (u.protocol !== 'http:') return `${url}: only https:// (or http:// on loopback) is allowed`;
+  if (allowInsecureHttp || isLoopback(u.hostname)) return undefined;
+  return `${url} is plain http outside loopback: use https://, or set allow_insecure_http: true (tests and labs only)`;
+}
+
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+

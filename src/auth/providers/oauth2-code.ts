@@ -5,26 +5,11 @@
 // Every failure becomes a LoginError whose message is safe to show; tokens never reach a message.
 import * as oauth from 'openid-client';
 import { LoginError, type ProviderDeps } from './types.ts';
+export { insecureUrlProblem } from './common-config.ts';
 
 const TIMEOUT_S = 15;
 /** Pages followed at most (100 items each): a forge that keeps saying "next" is not followed forever. */
 const MAX_PAGES = 50;
-
-/** Why `url` may not be used: plain http outside loopback without allow_insecure_http. */
-export function insecureUrlProblem(url: string | undefined, allowInsecureHttp: boolean): string | undefined {
-  if (url === undefined) return undefined;
-  let u: URL;
-  try { u = new URL(url); } catch { return `${url} is not a URL`; }
-  if (u.protocol === 'https:') return undefined;
-  if (u.protocol !== 'http:') return `${url}: only https:// (or http:// on loopback) is allowed`;
-  if (allowInsecureHttp || isLoopback(u.hostname)) return undefined;
-  return `${url} is plain http outside loopback: use https://, or set allow_insecure_http: true (tests and labs only)`;
-}
-
-function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
-}
 
 export interface TokenSet {
   access_token: string;

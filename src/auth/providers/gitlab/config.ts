@@ -1,7 +1,6 @@
 // GitLabOAuthenticator, with self-hosted GitLab through base_url.
 import { z } from 'zod';
-import { providerCommon, serverUrl } from '../common-config.ts';
-import { insecureUrlProblem } from '../oauth2-code.ts';
+import { insecureUrlProblem, providerCommon, serverUrl } from '../common-config.ts';
 
 export const gitlabConfig = z
   .object({

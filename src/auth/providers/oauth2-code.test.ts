@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { apiGetAll, ForgeHttpError, insecureUrlProblem, nextLink, storedTokens } from '../oauth2-code.ts';
-import { silentLogger } from '../../../log.ts';
+import { apiGetAll, ForgeHttpError, insecureUrlProblem, nextLink, storedTokens } from './oauth2-code.ts';
+import { silentLogger } from '../../log.ts';
 
 const deps = { log: silentLogger, now: () => 1_000_000, fetch: (...a: Parameters<typeof fetch>) => fetch(...a) };
 
