@@ -54,7 +54,7 @@ export function oidcProvider(entry: Entry, _config: Config, deps: ProviderDeps):
     c[oidc.customFetch] = customFetch;
     c.timeout = TIMEOUT_S;
     // plain http is let through only where checkEndpoints (and the config check) allowed it
-    const urls = [as.issuer, as.authorization_endpoint, as.token_endpoint, as.userinfo_endpoint, as.jwks_uri];
+    const urls = [as.issuer, as.authorization_endpoint, as.token_endpoint, as.userinfo_endpoint, as.jwks_uri, entry.userdata_url];
     if (urls.some((u) => u?.startsWith('http:'))) oidc.allowInsecureRequests(c);
     // openid-client checks an ID token's claims itself; this adds its signature against the JWKS
     if (as.jwks_uri) oidc.enableNonRepudiationChecks(c);
