@@ -2,6 +2,7 @@
 // with explicit endpoints.
 import { z } from 'zod';
 import { providerCommon, serverUrl } from '../common-config.ts';
+import { insecureUrlProblem } from './urls.ts';
 
 export const oidcConfig = z
   .object({
@@ -29,10 +30,25 @@ export const oidcConfig = z
     require_email_verified: z.boolean().optional(),
     /** OAuthenticator.extra_authorize_params. */
     extra_authorize_params: z.record(z.string(), z.string()).default({}),
+    /**
+     * OAuthenticator.basic_auth: send client_id/client_secret to the token endpoint as HTTP Basic
+     * (true) or in the form body (false). Unset: what the discovered token_endpoint_auth_methods_supported
+     * allows (Basic, the OpenID default, when listed or unlisted); the form body in plain OAuth2.
+     */
+    basic_auth: z.boolean().optional(),
     /** http:// endpoints outside loopback (tests, labs). Never in production. */
     allow_insecure_http: z.boolean().default(false),
   })
   .strict()
   .refine((c) => !!c.issuer || (!!c.authorize_url && !!c.token_url && !!c.userdata_url), {
     message: 'set issuer (OpenID Connect discovery), or all of authorize_url, token_url and userdata_url (plain OAuth2)',
+  })
+  .superRefine((c, ctx) => {
+    if (c.issuer && (c.authorize_url || c.token_url || c.userdata_url)) {
+      ctx.addIssue({ code: 'custom', message: 'set either issuer (the endpoints come from its discovery document) or authorize_url, token_url and userdata_url, not both' });
+    }
+    for (const key of ['issuer', 'authorize_url', 'token_url', 'userdata_url'] as const) {
+      const problem = c[key] && insecureUrlProblem(c[key], c.allow_insecure_http);
+      if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
+    }
   });
