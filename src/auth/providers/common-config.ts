@@ -19,7 +19,11 @@ export const providerCommon = {
 /** A URL to a server Berth talks to; http is accepted only for loopback unless allow_insecure_http (insecureUrlProblem). */
 export const serverUrl = z.string().url();
 
-/** Why `url` may not be used: plain http outside loopback without allow_insecure_http. */
+/**
+ * Why `url` may not be used: https always; http only to this machine (loopback: 127.0.0.0/8,
+ * localhost, ::1 — a provider beside Berth, as in the tests) unless the entry says
+ * allow_insecure_http (a lab). Tokens, codes and client secrets cross these connections.
+ */
 export function insecureUrlProblem(url: string | undefined, allowInsecureHttp: boolean): string | undefined {
   if (url === undefined) return undefined;
   let u: URL;
@@ -31,7 +35,7 @@ export function insecureUrlProblem(url: string | undefined, allowInsecureHttp: b
 }
 
 export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.$/, '');
   return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }
 

@@ -1,13 +1,8 @@
 // jupyterhub-cas-authenticator (Apereo CAS protocol 2.0 / 3.0).
 import { z } from 'zod';
-import { providerCommon, serverUrl } from '../common-config.ts';
+import { isLoopback, providerCommon, serverUrl } from '../common-config.ts';
 
 /** localhost, 127.0.0.0/8 and ::1: the one place plain http cannot be read or changed on the way. */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.toLowerCase().replace(/\.$/, '');
-  return h === 'localhost' || h.endsWith('.localhost') || h === '[::1]' || /^127(\.\d{1,3}){3}$/.test(h);
-}
-
 export const casConfig = z
   .object({
     kind: z.literal('cas'),
@@ -31,7 +26,7 @@ export const casConfig = z
     if (!u) return; // serverUrl already reported it
     if (u.protocol !== 'https:' && u.protocol !== 'http:') {
       ctx.addIssue({ code: 'custom', path: ['server_url'], message: 'an https:// URL (the CAS server)' });
-    } else if (u.protocol === 'http:' && !e.allow_insecure_http && !isLoopbackHost(u.hostname)) {
+    } else if (u.protocol === 'http:' && !e.allow_insecure_http && !isLoopback(u.hostname)) {
       ctx.addIssue({ code: 'custom', path: ['server_url'], message: 'https:// (plain http is accepted only on loopback, or with allow_insecure_http: true)' });
     }
     if (u.search || u.hash || u.username || u.password) {

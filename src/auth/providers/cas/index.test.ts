@@ -5,7 +5,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { casProvider, serviceUrl, validateUrl, VALIDATE_TIMEOUT_MS } from './index.ts';
-import { casConfig, isLoopbackHost } from './config.ts';
+import { casConfig } from './config.ts';
+import { isLoopback as isLoopbackHost } from '../common-config.ts';
 import { LoginError } from '../types.ts';
 import { silentLogger } from '../../../log.ts';
 import { configSchema } from '../../../config/schema.ts';

@@ -1,8 +1,7 @@
 // GenericOAuthenticator: any OpenID Connect provider (discovery from `issuer`), or plain OAuth2
 // with explicit endpoints.
 import { z } from 'zod';
-import { providerCommon, serverUrl } from '../common-config.ts';
-import { insecureUrlProblem } from './urls.ts';
+import { insecureUrlProblem, providerCommon, serverUrl } from '../common-config.ts';
 
 export const oidcConfig = z
   .object({

@@ -8,7 +8,7 @@ import * as oidc from 'openid-client';
 import type { Config } from '../../../config/schema.ts';
 import { LoginError, type Claims, type ProviderDeps, type RedirectProvider } from '../types.ts';
 import type { oidcConfig } from './config.ts';
-import { insecureUrlProblem } from './urls.ts';
+import { insecureUrlProblem } from '../common-config.ts';
 import { mapClaims, needsUserinfo, type ClaimRules } from './claims.ts';
 import { toLoginError } from './errors.ts';
 
@@ -26,7 +26,7 @@ function clientAuth(entry: Entry, as: oidc.ServerMetadata, discovered: boolean):
   return basic ? oidc.ClientSecretBasic(entry.client_secret) : oidc.ClientSecretPost(entry.client_secret);
 }
 
-/** The provider's endpoints Berth will call must each pass the https rule (see urls.ts). */
+/** The provider's endpoints Berth will call must each pass the https rule (insecureUrlProblem). */
 function checkEndpoints(entry: Entry, as: oidc.ServerMetadata, label: string) {
   for (const key of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri'] as const) {
     const url = as[key];
