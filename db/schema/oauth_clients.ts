@@ -1,5 +1,6 @@
-// One OAuth client per running server; its secret is the server token (hashed). Deleted at stop,
-// taking its codes and access tokens with it.
+// One OAuth client per running server, its secret the server token (hashed), deleted at stop; and
+// one per configured service with OAuth, its secret the service's api_token (hashed), kept in step
+// with config by the services sync. Deleting a client takes its codes and access tokens with it.
 import { sqliteTable, integer, text } from 'drizzle-orm/sqlite-core';
 import { servers } from './servers.ts';
 
@@ -11,6 +12,8 @@ export const oauthClients = sqliteTable('oauth_clients', {
   description: text('description').notNull(),
   allowedScopes: text('allowed_scopes', { mode: 'json' }).$type<string[]>().notNull(),
   serverId: integer('server_id').references(() => servers.id, { onDelete: 'cascade' }),
+  /** The config service (services[].name) whose client this is; the services sync deletes it with the service. */
+  serviceName: text('service_name'),
   createdAt: integer('created_at').notNull(),
 });
 

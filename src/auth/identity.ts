@@ -7,6 +7,7 @@ import type { AppContext } from '../context.ts';
 import { schema, type Db } from '../../db/client.ts';
 import { sha256, tokenPrefix, verifyToken } from './tokens.ts';
 import { tokenScopes, type Owner, type ScopeSet } from './scopes.ts';
+import { serviceClientTokenScopes } from '../services/oauth/service-scopes.ts';
 import type { TokenRow, UserRow, SessionRow } from '../../db/schema/index.ts';
 
 export interface Identity {
@@ -43,7 +44,7 @@ const prepared = new WeakMap<Db, ReturnType<typeof prepareLookup>>();
 function prepareLookup(db: Db) {
   const t = schema.tokens;
   return db
-    .select({ token: t, user: schema.users, tokenServer: tokenServer.name, clientServer: clientServer.name, clientOwner: clientOwner.name })
+    .select({ token: t, user: schema.users, tokenServer: tokenServer.name, clientServer: clientServer.name, clientOwner: clientOwner.name, clientService: schema.oauthClients.serviceName })
     .from(t)
     .leftJoin(schema.users, eq(schema.users.id, t.userId))
     .leftJoin(tokenServer, eq(tokenServer.id, t.serverId))
@@ -77,7 +78,10 @@ export async function identityFromToken(ctx: AppContext, token: string): Promise
     const user = found.user;
     if (!user || user.blocked) return undefined;
     const owner: Owner = { kind: 'user', name: user.name, admin: user.admin };
-    const scopes = tokenScopes(row.scopes, owner, resolvedServer(user.name, found));
+    // a token from a service's OAuth carries that service's access scope while its owner may access it
+    const scopes = found.clientService != null
+      ? await serviceClientTokenScopes(ctx, row.scopes, owner, user, found.clientService)
+      : tokenScopes(row.scopes, owner, resolvedServer(user.name, found));
     return { kind: 'user', name: user.name, admin: user.admin, user, token: row, scopes };
   }
   if (row.serviceName != null) {

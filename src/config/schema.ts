@@ -8,6 +8,7 @@ import { githubConfig } from '../auth/providers/github/config.ts';
 import { gitlabConfig } from '../auth/providers/gitlab/config.ts';
 import { ldapConfig } from '../auth/providers/ldap/config.ts';
 import { casConfig } from '../auth/providers/cas/config.ts';
+import { isValidScope } from '../auth/scopes.ts';
 
 const seconds = z.number().positive();
 /** "2G", "512M", or a number of bytes (DockerSpawner's mem_limit). */
@@ -112,16 +113,63 @@ export const authSchema = z
   })
   .strict();
 
+/** JupyterHub's keys for hub-managed services, which Berth does not have: it never starts a service. */
+const notManaged = z.undefined({ error: 'Berth does not start services: run the service yourself (systemd, a container…) and give its url' }).optional();
+const httpUrlSchema = z.string().refine((u) => {
+  try { return ['http:', 'https:'].includes(new URL(u).protocol); } catch { return false; }
+}, 'an http:// or https:// URL such as http://127.0.0.1:10101');
+
+/**
+ * One entry of JupyterHub's `c.JupyterHub.services`, externally managed (Berth never runs it). A
+ * service with `url` is proxied at `<base_url>services/<name>/` and, like any service with OAuth
+ * settings, is an OAuth client of the hub whose secret is its api_token. Defaults of the optional
+ * keys are applied in src/services/services/spec.ts (they depend on name and base_url).
+ */
 export const serviceSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, . _ -'),
-    /** services[].api_token: at least 8 characters, usually `${CULLER_TOKEN}`. */
+    /**
+     * services[].api_token: at least 8 characters, usually `${CULLER_TOKEN}`. Always required: it is
+     * the service's API token and, for a service with OAuth, its OAuth client secret (as in JupyterHub).
+     */
     api_token: z.string().min(8, 'at least 8 characters'),
     admin: z.boolean().default(false),
     /** Scopes the service's token grants (JupyterHub roles), e.g. the culler's list:users, read:servers... */
     scopes: z.array(z.string()).default([]),
+    /** Service.url: where the service listens; the proxy sends `<base_url>services/<name>/…` there, full path kept. */
+    url: httpUrlSchema.optional(),
+    /** Service.oauth_client_id: default `service-<name>`; must start with `service-`. */
+    oauth_client_id: z.string().regex(/^service-\S+$/, "must start with 'service-' (as JupyterHub requires)").optional(),
+    /** Service.oauth_redirect_uri: default `<base_url>services/<name>/oauth_callback` when url is set; required otherwise. */
+    oauth_redirect_uri: z.string().min(1).optional(),
+    /** Service.oauth_client_allowed_scopes: the most (and the default) a token from the service's OAuth may carry. */
+    oauth_client_allowed_scopes: z.array(z.string().refine(isValidScope, 'not a scope Berth knows')).optional(),
+    /** Service.oauth_no_confirm: skip the "Authorize access" page for this service. */
+    oauth_no_confirm: z.boolean().optional(),
+    /** Service.display: list the service in the hub's UI (default true). Kept for the services API. */
+    display: z.boolean().optional(),
+    /** Service.info: free-form details about the service. Kept for the services API. */
+    info: z.record(z.string(), z.unknown()).optional(),
+    /**
+     * Who holds `access:services!service=<name>`, i.e. may log in to the service through the hub's
+     * OAuth (admins always do). In JupyterHub this is a role in load_roles granting that scope:
+     * access_all_users to the `user` role, access_users / access_groups to a role's users / groups.
+     */
+    access_all_users: z.boolean().optional(),
+    access_users: z.array(userName).optional(),
+    access_groups: z.array(z.string().min(1)).optional(),
+    command: notManaged,
+    environment: notManaged,
+    cwd: notManaged,
+    user: notManaged,
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    // JupyterHub: OAuth settings without a url need an explicit redirect URI (nothing to derive it from)
+    if (!s.url && !s.oauth_redirect_uri && (s.oauth_client_id !== undefined || s.oauth_no_confirm === true)) {
+      ctx.addIssue({ code: 'custom', path: ['oauth_redirect_uri'], message: 'required for a service with OAuth settings but no url' });
+    }
+  });
 
 export const spawnerSchema = z
   .object({

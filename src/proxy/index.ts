@@ -1,5 +1,6 @@
 // Berth's data plane: requests under <base_url>user/ go to the user's server (HTTP and WebSocket),
-// everything else is left to the hub app. Routes come from the database (see routes.ts).
+// under <base_url>services/<name>/ to a configured service with a url; everything else is left to
+// the hub app. Server routes come from the database (see routes.ts), service routes from config.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -10,6 +11,7 @@ import { ActivityRecorder } from './activity.ts';
 import { Forwarder } from './forward.ts';
 import { RouteTable, type Route } from './routes.ts';
 import { rawStatus, tunnel } from './upgrade.ts';
+import { ServiceRoutes, type ServiceRoute } from './services.ts';
 
 export interface Proxy {
   /** true: the proxy answers (or will); false: not a route, the caller hands the request to the hub app. */
@@ -49,6 +51,26 @@ export function createProxy(ctx: AppContext, opts: ProxyOptions = {}): Proxy {
     onOpen: (route: Route, client: Socket) => activity.trackTunnel(route.serverId, route.userId, client),
     onUnreachable: unreachable,
   };
+  // Services: no activity to record, and an unreachable one is simply down (no route to refresh).
+  const services = new ServiceRoutes(() => ctx.config);
+  const serviceForwarder = new Forwarder<ServiceRoute>({
+    onSuccess: () => {},
+    onUnreachable: (route, req, res, err) => {
+      serviceUnreachable(route, err);
+      sendServiceUnavailable(req, res, route);
+    },
+  });
+  const serviceHooks = { onOpen: () => {}, onUnreachable: serviceUnreachable };
+
+  function serviceUnreachable(route: ServiceRoute, err: Error) {
+    ctx.log.warn('proxy: service not reachable', { service: route.service, target: route.target, error: String(err) });
+  }
+
+  function sendServiceUnavailable(req: IncomingMessage, res: ServerResponse, route: ServiceRoute) {
+    const base = ctx.config.hub.base_url;
+    const message = `The service ${route.service} at ${base}services/${route.service}/ is not reachable. It may be down or restarting; try again later.`;
+    send503(req, res, message, `${base}hub/home`);
+  }
 
   function unreachable(route: Route, err: Error) {
     ctx.log.warn('proxy: server not reachable', { user: route.userName, server: route.serverName, target: route.target, error: String(err) });
@@ -58,8 +80,12 @@ export function createProxy(ctx: AppContext, opts: ProxyOptions = {}): Proxy {
   function sendUnavailable(req: IncomingMessage, res: ServerResponse, route: Route) {
     const base = ctx.config.hub.base_url;
     const message = `The server at ${serverPrefix(base, route.userName, route.serverName)} is not reachable. It may be starting or may have stopped; try again or restart it from ${base}hub/home.`;
+    send503(req, res, message, `${base}hub/home`);
+  }
+
+  function send503(req: IncomingMessage, res: ServerResponse, message: string, home: string) {
     const json = (req.headers.accept ?? '').includes('application/json');
-    const body = json ? JSON.stringify({ status: 503, message }) : unavailablePage(message, `${base}hub/home`);
+    const body = json ? JSON.stringify({ status: 503, message }) : unavailablePage(message, home);
     res.writeHead(503, { 'Content-Type': json ? 'application/json' : 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
     res.end(body);
   }
@@ -83,6 +109,11 @@ export function createProxy(ctx: AppContext, opts: ProxyOptions = {}): Proxy {
   return {
     handleRequest(req, res) {
       const url = req.url!;
+      const service = services.match(url);
+      if (service) {
+        serviceForwarder.forward(req, res, service);
+        return true;
+      }
       const start = routeStart(url);
       if (start < 0) return false;
       const route = routes.loaded ? routes.match(url, start) : undefined;
@@ -109,6 +140,11 @@ export function createProxy(ctx: AppContext, opts: ProxyOptions = {}): Proxy {
 
     handleUpgrade(req, socket, head) {
       const url = req.url!;
+      const service = services.match(url);
+      if (service) {
+        tunnel(req, socket, head, service, serviceHooks);
+        return true;
+      }
       const start = routeStart(url);
       if (start < 0) return false;
       const route = routes.loaded ? routes.match(url, start) : undefined;
@@ -134,6 +170,7 @@ export function createProxy(ctx: AppContext, opts: ProxyOptions = {}): Proxy {
     async close() {
       routes.close();
       forwarder.close();
+      serviceForwarder.close();
       await activity.close();
     },
   };

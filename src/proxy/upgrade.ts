@@ -1,17 +1,16 @@
 // WebSocket (any Upgrade) pass-through: the handshake is written raw to a TCP connection to the
-// server, then the two sockets are piped. No per-message work; activity comes from byte counters.
+// server (or service), then the two sockets are piped. No per-message work; activity comes from byte counters.
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { Route } from './routes.ts';
 import { requestHeaders } from './headers.ts';
-import { connectTimeout } from './forward.ts';
+import { connectTimeout, type Upstream } from './forward.ts';
 
-export interface UpgradeHooks {
+export interface UpgradeHooks<T extends Upstream> {
   /** The server answered 101: the tunnel is open (the caller tracks it for activity). */
-  onOpen(route: Route, client: net.Socket): void;
-  onUnreachable(route: Route, err: Error): void;
+  onOpen(route: T, client: net.Socket): void;
+  onUnreachable(route: T, err: Error): void;
 }
 
 const SWITCHING = Buffer.from('HTTP/1.1 101');
@@ -20,7 +19,7 @@ export function rawStatus(status: number, text: string): string {
   return `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
 }
 
-export function tunnel(req: IncomingMessage, client: Duplex, head: Buffer, route: Route, hooks: UpgradeHooks) {
+export function tunnel<T extends Upstream>(req: IncomingMessage, client: Duplex, head: Buffer, route: T, hooks: UpgradeHooks<T>) {
   const opts = { host: route.host, port: route.port };
   const up = connectTimeout(route.protocol === 'https:' ? tls.connect({ ...opts, servername: net.isIP(route.host) ? undefined : route.host, rejectUnauthorized: false }) : net.connect(opts));
   const { headers } = requestHeaders(req, true);
