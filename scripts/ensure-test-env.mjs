@@ -29,8 +29,10 @@ function imagesPresent(env = process.env) {
   return false;
 }
 
-// The browser tests drive Debian's Chromium; a machine set up before they existed lacks it.
-if (imagesPresent() && existsSync('/usr/bin/chromium')) process.exit(0);
+// The browser tests drive Debian's Chromium, the service test Debian's jupyterhub Python package; a
+// machine set up before those tests existed lacks them.
+const PEERS = ['/usr/bin/chromium', '/usr/lib/python3/dist-packages/jupyterhub/services/auth.py'];
+if (imagesPresent() && PEERS.every((p) => existsSync(p))) process.exit(0);
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (isRoot && existsSync('/etc/debian_version')) {

@@ -7,6 +7,7 @@ const DESCRIBE: Record<string, string> = {
   'read:users:name': 'Read your user name',
   'read:users:groups': 'Read your group membership',
   'access:servers': 'Access the server',
+  'access:services': 'Access the service',
 };
 
 export function ConsentPage(props: { hub: string; user: string; action: string; xsrf: string; clientName: string; serverUrl: string; scopes: string[] }) {

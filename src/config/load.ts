@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { configSchema, type Config } from './schema.ts';
 import { openProviderProblems, providerName } from '../auth/providers/allow-rules.ts';
 import { authStateKeyProblems } from '../auth/auth-state.ts';
+import { serviceOAuth } from '../services/services/spec.ts';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[], readonly source: string) {
@@ -146,6 +147,14 @@ export function loadConfig(opts: { file?: string | undefined; env?: Env } = {}):
   for (const s of config.services) {
     if (names.has(s.name)) problems.push(`services: duplicate name ${s.name}`);
     names.add(s.name);
+  }
+  const clientIds = new Map<string, string>();
+  for (const s of config.services) {
+    const o = serviceOAuth(s, config.hub.base_url);
+    if (!o) continue;
+    const other = clientIds.get(o.clientId);
+    if (other) problems.push(`services: ${other} and ${s.name} have the same oauth_client_id ${o.clientId}`);
+    clientIds.set(o.clientId, s.name);
   }
   const providers = new Set<string>();
   for (const p of config.auth.providers) {
