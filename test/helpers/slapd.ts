@@ -7,7 +7,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { freePort } from './berth-process.ts';
+import { until } from './until.ts';
 
 const SLAPD = '/usr/sbin/slapd';
 const SLAPADD = '/usr/sbin/slapadd';
@@ -124,14 +126,31 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
     const port = await freePort();
     const ldapsPort = tls ? await freePort() : undefined;
     try {
-      const child = await launch(confFile, port, ldapsPort);
-      return handle(child, { dir, port, ldapsPort, suffix, rootDn, rootPassword });
+      const running = await launch(confFile, port, ldapsPort);
+      const slapd = handle(running, { dir, port, ldapsPort, suffix, rootDn, rootPassword });
+      try {
+        // "slapd starting" is logged before the daemon thread calls listen(): wait until it accepts
+        for (const p of [port, ldapsPort]) if (p) await listening(p);
+      } catch (err) {
+        await slapd.stop();
+        throw err;
+      }
+      let stopped: Promise<void> | undefined;
+      return { ...slapd, stop: () => (stopped ??= slapd.stop().then(() => rmSync(dir, { recursive: true, force: true }))) };
     } catch (err) {
       lastError = err;
     }
   }
   rmSync(dir, { recursive: true, force: true });
   throw lastError;
+}
+
+async function listening(port: number): Promise<void> {
+  await until(`slapd to listen on 127.0.0.1:${port}`, () => new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  }), 10_000, 20);
 }
 
 interface Running { child: ChildProcess; output: { text: string } }
@@ -174,9 +193,8 @@ function handle(r: Running, o: { dir: string; port: number; ldapsPort: number | 
     closed: () => count(/ fd=\d+ closed/g),
     binds: () => [...output.text.matchAll(/(conn=\d+) op=\d+ BIND dn="([^"]*)" method=(\d+)/g)].map((m) => ({ conn: m[1]!, dn: m[2]!, method: Number(m[3]) })),
     stop: () => (stopping ??= new Promise<void>((resolve) => {
-      const done = () => { rmSync(o.dir, { recursive: true, force: true }); resolve(); };
-      if (child.exitCode !== null || child.signalCode !== null) return done();
-      child.once('exit', done);
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
       process.kill(child.pid!, 'SIGTERM');
     })),
   };

@@ -5,6 +5,8 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { eq } from 'drizzle-orm';
 import { Client, InvalidCredentialsError } from 'ldapts';
 import { startSlapd, ssha, type Slapd } from '../helpers/slapd.ts';
@@ -13,6 +15,7 @@ import { Jar, form } from '../helpers/login.ts';
 import { until } from '../helpers/until.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { ldapProvider } from '../../src/auth/providers/ldap/index.ts';
+import { closeQuietly, ConnectionLost, openConnection } from '../../src/auth/providers/ldap/connection.ts';
 import { LoginError, type FormProvider } from '../../src/auth/providers/types.ts';
 import { silentLogger } from '../../src/log.ts';
 import { authStateCrypt } from '../../src/auth/auth-state.ts';
@@ -56,6 +59,29 @@ const LDIF = [
   `dn: cn=staff,${GROUPS}\nobjectClass: groupOfNames\ncn: staff\nmember: uid=carol,ou=staff,${S}\n`,
   `dn: cn=lab,${GROUPS}\nobjectClass: posixGroup\ncn: lab\ngidNumber: 3000\nmemberUid: alice\nmemberUid: star\n`,
 ].join('\n');
+
+/** A TCP relay to slapd that can hang up on its clients, as a server or a middlebox would. */
+async function tcpProxy(port: number) {
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  const server = createServer((downstream) => {
+    accepted++;
+    const upstream = connect(port, '127.0.0.1');
+    downstream.pipe(upstream).pipe(downstream);
+    for (const s of [downstream, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => { sockets.delete(s); downstream.destroy(); upstream.destroy(); });
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    accepted: () => accepted,
+    hangUp: () => { for (const s of sockets) s.destroy(); },
+    close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
+  };
+}
 
 let slapd: Slapd;
 before(async () => { slapd = await startSlapd({ ldif: LDIF }); });
@@ -262,6 +288,23 @@ describe('TLS', () => {
           return true;
         });
         assert.equal(slapd.binds().length, binds);
+      }
+    });
+  }
+
+  for (const tls of ['starttls', 'ldaps'] as const) {
+    test(`${tls}: after the connection drops, the next bind fails at once and opens no new connection (ldapts alone re-opens it, or after StartTLS waits out the timeout)`, async () => {
+      const proxy = await tcpProxy(tls === 'ldaps' ? slapd.ldapsPort! : slapd.port);
+      const client = await openConnection({ host: '127.0.0.1', port: proxy.port, tls, ca: readFileSync(slapd.caFile), connectTimeoutMs: 5000, timeoutMs: 10000 });
+      try {
+        await client.bind(`uid=alice,${PEOPLE}`, pw('alice')); // connected (and upgraded)
+        proxy.hangUp(); // the server went away between two operations
+        await until('the client to notice', () => client.lost);
+        await assert.rejects(client.bind(`uid=alice,${PEOPLE}`, pw('alice')), ConnectionLost);
+        assert.equal(proxy.accepted(), 1, 'no second connection');
+      } finally {
+        await closeQuietly(client);
+        await proxy.close();
       }
     });
   }

@@ -1,8 +1,9 @@
 // One LDAP connection per login attempt, with the TLS strategy applied before anything else is
 // sent: LDAPS from the first byte, or StartTLS before any bind (and no bind if it fails), or plain.
-// The connection is never silently re-opened: ldapts reconnects on its own when a socket drops,
-// which after StartTLS would send the next bind in clear text — here a second socket is refused.
-import { connect as netConnect, isIP } from 'node:net';
+// The connection is never silently re-opened: ldapts reconnects on its own when a socket drops
+// (on a plain socket, so a StartTLS session's next bind would go in clear text) — here a dropped
+// connection fails every later operation at once and a second socket is refused.
+import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Client } from 'ldapts';
 
@@ -18,8 +19,40 @@ export interface Target {
   timeoutMs: number;
 }
 
-/** The connection dropped and would have been re-opened (refused, see the header). */
-export class ReconnectRefused extends Error {}
+/** The connection was lost; it is not re-opened (see the header). */
+export class ConnectionLost extends Error {
+  constructor() {
+    super('the connection to the directory was lost (not re-opened)');
+    this.name = 'ConnectionLost';
+  }
+}
+
+/**
+ * An ldapts client on exactly one socket. ldapts alone would re-open a dropped connection for the
+ * next operation (in plain text, after StartTLS) or, after StartTLS, not notice the drop and wait
+ * for the operation timeout; here every operation after a drop fails at once.
+ */
+export class LdapConnection extends Client {
+  lost = false;
+  /** Every socket opened for this connection (the TCP one, and the TLS one over it). */
+  readonly sockets: Socket[] = [];
+  track<S extends Socket>(socket: S): S {
+    this.sockets.push(socket);
+    socket.once('close', () => { this.lost = true; });
+    return socket;
+  }
+  /** Unbind (unless the connection is already gone: ldapts would wait out the timeout), then close every socket. */
+  async close(): Promise<void> {
+    if (!this.lost) await this.unbind().catch(() => undefined);
+    for (const s of this.sockets) s.destroy();
+  }
+  override bind(...args: Parameters<Client['bind']>) {
+    return this.lost ? Promise.reject(new ConnectionLost()) : super.bind(...args);
+  }
+  override search(...args: Parameters<Client['search']>) {
+    return this.lost ? Promise.reject(new ConnectionLost()) : super.search(...args);
+  }
+}
 
 /** TLS options: the server's certificate must chain to `ca` and name `host`. Never unverified. */
 function tlsOptions(t: Target): ConnectionOptions {
@@ -27,28 +60,28 @@ function tlsOptions(t: Target): ConnectionOptions {
 }
 
 /**
- * An ldapts client for `t`, connected (and upgraded with StartTLS when asked). The caller must
- * `unbind()` it, also on failure. Throws on connection, handshake or StartTLS failure (already
- * closed then).
+ * A connection to `t`, upgraded with StartTLS when asked (LDAPS and plain connect at the first
+ * operation). The caller must `closeQuietly()` it, also on failure. Throws on connection,
+ * handshake or StartTLS failure (already closed then).
  */
-export async function openConnection(t: Target): Promise<Client> {
-  let sockets = 0;
-  const once = () => {
-    if (sockets++ > 0) throw new ReconnectRefused('the directory connection dropped; not reconnecting');
+export async function openConnection(t: Target): Promise<LdapConnection> {
+  let opened = false;
+  const one = <S extends Socket>(open: () => S): S => {
+    if (opened) throw new ConnectionLost();
+    opened = true;
+    return client.track(open());
   };
   const host = isIP(t.host) === 6 ? `[${t.host}]` : t.host;
-  const client = new Client({
+  const client: LdapConnection = new LdapConnection({
     url: `${t.tls === 'ldaps' ? 'ldaps' : 'ldap'}://${host}:${t.port}`,
     connectTimeout: t.connectTimeoutMs,
     timeout: t.timeoutMs,
     // tlsOptions only for LDAPS: given on an ldap:// client they would make ldapts speak TLS at once
     ...(t.tls === 'ldaps' ? { tlsOptions: tlsOptions(t) } : {}),
-    createConnection: ((port: number, h: string) => { once(); return netConnect(port, h); }) as typeof netConnect,
-    createSecureConnection: ((...args: Parameters<typeof tlsConnect>) => {
-      // the StartTLS upgrade wraps the socket already counted; only a fresh LDAPS socket counts
-      if (t.tls === 'ldaps') once();
-      return tlsConnect(...args);
-    }) as typeof tlsConnect,
+    createConnection: ((port: number, h: string) => one(() => netConnect(port, h))) as typeof netConnect,
+    createSecureConnection: ((...args: Parameters<typeof tlsConnect>) =>
+      // StartTLS wraps the socket already opened; only LDAPS opens one here
+      t.tls === 'ldaps' ? one(() => tlsConnect(...args)) : client.track(tlsConnect(...args))) as typeof tlsConnect,
   });
   try {
     if (t.tls === 'starttls') await withDeadline(client.startTLS(tlsOptions(t)), t.timeoutMs, 'StartTLS');
@@ -60,8 +93,8 @@ export async function openConnection(t: Target): Promise<Client> {
 }
 
 /** Unbind and close; a connection that already failed is just closed. Never throws. */
-export async function closeQuietly(client: Client): Promise<void> {
-  await client.unbind().catch(() => undefined);
+export async function closeQuietly(client: LdapConnection): Promise<void> {
+  await client.close().catch(() => undefined);
 }
 
 /** ldapts times LDAP operations but not the TLS handshake after a StartTLS answer. */

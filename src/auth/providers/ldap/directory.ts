@@ -37,8 +37,8 @@ export async function lookupUser(client: Client, base: string, attr: string, log
 }
 
 /**
- * Simple bind as `dn`. false: the directory refused it (wrong password, no such entry, account
- * locked…), with its reason. Anything else (connection, timeout) is thrown.
+ * Simple bind as `dn`: true, or `refused` with the directory's reason (wrong password, no such
+ * entry, account locked…). Anything else (connection lost, timeout) is thrown.
  */
 export async function tryBind(client: Client, dn: string, password: string): Promise<true | { refused: string }> {
   try {

@@ -4,8 +4,8 @@
 const hex = (c: string) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0');
 
 /**
- * An attribute value for a DN string (RFC 4514 §2.4): `"+,;<>\=` get a backslash, control
- * characters become `\XX`, as do a leading space or `#` and a trailing space.
+ * An attribute value for a DN string (RFC 4514 §2.4): `"+,;<>\=`, a leading space or `#` and a
+ * trailing space get a backslash; control characters become `\XX`.
  */
 export function escapeDnValue(value: string): string {
   const chars = [...value];

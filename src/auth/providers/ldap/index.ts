@@ -7,10 +7,10 @@ import type { z } from 'zod';
 import type { Config } from '../../../config/schema.ts';
 import { LoginError, type Claims, type FormProvider, type ProviderDeps } from '../types.ts';
 import type { ldapConfig } from './config.ts';
-import { closeQuietly, openConnection, type Target } from './connection.ts';
+import { closeQuietly, openConnection, type LdapConnection, type Target } from './connection.ts';
 import { escapeDnValue, fillTemplate } from './escape.ts';
 import { findGroups, lookupUser, readUser, tryBind } from './directory.ts';
-import { ResultCodeError, type Client } from 'ldapts';
+import { ResultCodeError } from 'ldapts';
 
 type LdapEntry = z.infer<typeof ldapConfig>;
 
@@ -51,7 +51,7 @@ export function ldapProvider(entry: LdapEntry, _config: Config, deps: ProviderDe
   const where = `${entry.tls === 'ldaps' ? 'ldaps' : 'ldap'}://${target.host}:${target.port}${entry.tls === 'starttls' ? ' (StartTLS)' : ''}`;
 
   /** The login on an open connection: null when the directory says no. */
-  async function authenticate(client: Client, login: string, password: string): Promise<Claims | null> {
+  async function authenticate(client: LdapConnection, login: string, password: string): Promise<Claims | null> {
     let candidates: string[];
     let claimName = login;
     if (entry.lookup_dn) {
@@ -120,7 +120,7 @@ export function ldapProvider(entry: LdapEntry, _config: Config, deps: ProviderDe
         return null;
       }
       if (caProblem) throw new LoginError('failed', UNREACHABLE, { hint: 'Ask the hub administrator to check tls_ca_file.', detail: caProblem });
-      let client: Client;
+      let client: LdapConnection;
       try {
         client = await openConnection(target);
       } catch (err) {
