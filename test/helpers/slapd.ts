@@ -94,22 +94,54 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
   const rootDn = `cn=admin,${suffix}`;
   const rootPassword = randomBytes(12).toString('hex');
   const dir = mkdtempSync(join(tmpdir(), 'berth-slapd-'));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
+  try {
+    const confFile = prepare(dir, { tls, suffix, rootDn, rootPassword, ldif: opts.ldif ?? '' });
+    // slapd cannot listen on port 0 and say which it got: pick free ports, retry if one was taken meanwhile.
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const port = await freePort();
+      const ldapsPort = tls ? await freePort() : undefined;
+      let slapd: Slapd | undefined;
+      try {
+        slapd = handle(await launch(confFile, port, ldapsPort), { dir, port, ldapsPort, suffix, rootDn, rootPassword });
+        // "slapd starting" is logged before the daemon thread calls listen(): wait until it accepts
+        for (const p of [port, ldapsPort]) if (p) await listening(p);
+        const running = slapd;
+        let stopped: Promise<void> | undefined;
+        return { ...running, stop: () => (stopped ??= running.stop().then(() => { removeDir(); process.removeListener('exit', removeDir); })) };
+      } catch (err) {
+        await slapd?.stop();
+        lastError = err;
+      }
+    }
+    throw lastError;
+  } catch (err) {
+    removeDir();
+    process.removeListener('exit', removeDir);
+    throw err;
+  }
+}
+
+/** Certificates, slapd.conf and the database loaded with slapadd; returns the config file. */
+function prepare(dir: string, o: { tls: boolean; suffix: string; rootDn: string; rootPassword: string; ldif: string }): string {
   mkdirSync(join(dir, 'db'));
   makeCerts(dir);
-  const dc = /^dc=([^,]+)/.exec(suffix)?.[1] ?? 'example';
-  writeFileSync(join(dir, 'data.ldif'), `dn: ${suffix}\nobjectClass: dcObject\nobjectClass: organization\ndc: ${dc}\no: ${dc}\n\n${opts.ldif ?? ''}`);
+  const dc = /^dc=([^,]+)/.exec(o.suffix)?.[1] ?? 'example';
+  writeFileSync(join(dir, 'data.ldif'), `dn: ${o.suffix}\nobjectClass: dcObject\nobjectClass: organization\ndc: ${dc}\no: ${dc}\n\n${o.ldif}`);
   const conf = [
     ...['core', 'cosine', 'nis', 'inetorgperson'].map((s) => `include ${SCHEMA_DIR}/${s}.schema`),
     `pidfile ${dir}/slapd.pid`,
     `argsfile ${dir}/slapd.args`,
     `modulepath ${MODULE_DIR}`,
     'moduleload back_mdb',
-    ...(tls ? [`TLSCACertificateFile ${dir}/ca.pem`, `TLSCertificateFile ${dir}/server.pem`, `TLSCertificateKeyFile ${dir}/server.key`] : []),
+    ...(o.tls ? [`TLSCACertificateFile ${dir}/ca.pem`, `TLSCertificateFile ${dir}/server.pem`, `TLSCertificateKeyFile ${dir}/server.key`] : []),
     'allow bind_anon_dn',
     'database mdb',
-    `suffix "${suffix}"`,
-    `rootdn "${rootDn}"`,
-    `rootpw ${ssha(rootPassword)}`,
+    `suffix "${o.suffix}"`,
+    `rootdn "${o.rootDn}"`,
+    `rootpw ${ssha(o.rootPassword)}`,
     `directory ${dir}/db`,
     'maxsize 16777216',
     'access to attrs=userPassword by self write by anonymous auth by * none',
@@ -119,30 +151,7 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
   const confFile = join(dir, 'slapd.conf');
   writeFileSync(confFile, conf);
   run(SLAPADD, ['-f', confFile, '-l', join(dir, 'data.ldif')]);
-
-  // slapd cannot listen on port 0 and say which it got: pick free ports, retry if one was taken meanwhile.
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const ldapsPort = tls ? await freePort() : undefined;
-    try {
-      const running = await launch(confFile, port, ldapsPort);
-      const slapd = handle(running, { dir, port, ldapsPort, suffix, rootDn, rootPassword });
-      try {
-        // "slapd starting" is logged before the daemon thread calls listen(): wait until it accepts
-        for (const p of [port, ldapsPort]) if (p) await listening(p);
-      } catch (err) {
-        await slapd.stop();
-        throw err;
-      }
-      let stopped: Promise<void> | undefined;
-      return { ...slapd, stop: () => (stopped ??= slapd.stop().then(() => rmSync(dir, { recursive: true, force: true }))) };
-    } catch (err) {
-      lastError = err;
-    }
-  }
-  rmSync(dir, { recursive: true, force: true });
-  throw lastError;
+  return confFile;
 }
 
 async function listening(port: number): Promise<void> {

@@ -34,11 +34,11 @@ export const ldapConfig = z
     server_port: z.number().int().min(1).max(65535).optional(),
     /** LDAPAuthenticator.tls_strategy: on_connect (ldaps), before_bind (StartTLS), insecure. */
     tls: z.enum(['ldaps', 'starttls', 'none']).default('starttls'),
-    /** A PEM file of the CA that signed the server's certificate (default: Node's CAs). */
+    /** LDAPAuthenticator.tls_kwargs ca_certs_file: a PEM file of the CA that signed the server's certificate (default: Node's CAs). Verification is always on. */
     tls_ca_file: z.string().optional(),
     /** LDAPAuthenticator.bind_dn_template: tried in order, `{username}` replaced (escaped). */
     bind_dn_template: z.array(z.string().includes('{username}')).default([]),
-    /** LDAPAuthenticator.lookup_dn: search the user's DN with the service account, then bind as them. */
+    /** LDAPAuthenticator.lookup_dn: search the user's DN with the service account, then bind as them (bind_dn_template is then not used). */
     lookup_dn: z.boolean().default(false),
     user_search_base: z.string().optional(),
     /** LDAPAuthenticator.user_attribute: uid (OpenLDAP) or sAMAccountName (AD). */
@@ -49,6 +49,7 @@ export const ldapConfig = z
     allowed_groups: z.array(z.string().min(1)).default([]),
     /** LDAPAuthenticator.group_search_filter: finds the user's groups; {userdn} and {username} replaced. */
     group_search_filter: filterTemplate.default('(|(member={userdn})(uniqueMember={userdn})(memberUid={username}))'),
+    /** Where to look for the user's groups (all the filter matches become Berth groups); unset: the allowed_groups they are in. */
     group_search_base: z.string().optional(),
     /** The group attribute whose value becomes the Berth group name. */
     group_name_attribute: attribute.default('cn'),
@@ -56,7 +57,7 @@ export const ldapConfig = z
     valid_username_regex: z.string().refine(compiles, 'a valid regular expression').default('^[a-z][.a-z0-9_-]*$'),
     /** LDAPAuthenticator.auth_state_attributes: attributes kept in auth state. */
     auth_state_attributes: z.array(attribute).default([]),
-    /** LDAPAuthenticator.use_lookup_dn_username: log in under the directory's spelling of the name. */
+    /** LDAPAuthenticator.use_lookup_dn_username (with lookup_dn): log in under the directory's spelling of user_attribute. */
     use_lookup_dn_username: z.boolean().default(true),
   })
   .strict()
