@@ -29,9 +29,10 @@ function imagesPresent(env = process.env) {
   return false;
 }
 
-// The browser tests drive Debian's Chromium, the service test Debian's jupyterhub Python package; a
+// The browser tests drive Debian's Chromium, the service test Debian's jupyterhub Python package, the
+// LDAP tests Debian's slapd; a
 // machine set up before those tests existed lacks them.
-const PEERS = ['/usr/bin/chromium', '/usr/lib/python3/dist-packages/jupyterhub/services/auth.py'];
+const PEERS = ['/usr/bin/chromium', '/usr/lib/python3/dist-packages/jupyterhub/services/auth.py', '/usr/sbin/slapd'];
 if (imagesPresent() && PEERS.every((p) => existsSync(p))) process.exit(0);
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
