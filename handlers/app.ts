@@ -35,12 +35,14 @@ export function createApp(ctx: AppContext) {
   app.use('*', async (c, next) => {
     c.set('ctx', ctx);
     c.set('identity', undefined);
+    // set before the response exists, so they ride along as it is made (touching a made response's
+    // headers would make the Node adapter build a full Response); a page with a stricter policy
+    // (the consent page) replaces it with its own c.header
+    const p = c.req.path;
+    const api = p === `${base}/hub/api` || p.startsWith(`${base}/hub/api/`);
+    for (const [k, v] of Object.entries(api ? API_HEADERS : PAGE_HEADERS)) c.header(k, v);
     await next();
     c.header('X-JupyterHub-Version', ctx.config.hub.api_version);
-    try {
-      const p = c.req.path;
-      securityHeaders(c.res.headers, p === `${base}/hub/api` || p.startsWith(`${base}/hub/api/`));
-    } catch { /* a response with immutable headers (a passed-through fetch) keeps its own */ }
   });
 
   // The hub's own requests are small JSON and forms; uploads go through the proxy to the user's server.
@@ -116,16 +118,18 @@ export function createApp(ctx: AppContext) {
 /**
  * Hub pages: no framing by other sites (JupyterHub's frame-ancestors 'self'), no Referer carrying a
  * login code, state or ticket off-site, no MIME sniffing, and scripts, styles and connections only
- * from the hub itself. A page that sets a stricter policy (the consent page) keeps its own.
+ * from the hub itself. API answers are data, never a document to render or frame.
  */
-const PAGE_CSP = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'";
-
-function securityHeaders(h: Headers, api: boolean) {
-  h.set('X-Content-Type-Options', 'nosniff');
-  if (!h.has('Referrer-Policy')) h.set('Referrer-Policy', 'same-origin');
-  if (!api && !h.has('Content-Security-Policy')) h.set('Content-Security-Policy', PAGE_CSP);
-  if (api && !h.has('Content-Security-Policy')) h.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
-}
+const PAGE_HEADERS = {
+  'Content-Security-Policy': "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'",
+  'Referrer-Policy': 'same-origin',
+  'X-Content-Type-Options': 'nosniff',
+};
+const API_HEADERS = {
+  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+  'Referrer-Policy': 'same-origin',
+  'X-Content-Type-Options': 'nosniff',
+};
 
 export function errorPage(status: number, message: string) {
   return `<!doctype html><html><head><meta charset="utf-8"><title>${status} — Berth</title></head><body><h1>${status}</h1><p>${escapeHtml(message)}</p><p><a href="/hub/home">Home</a></p></body></html>`;
