@@ -1,3 +1,14 @@
+CREATE TABLE `user_auth` (
+	`user_id` integer PRIMARY KEY NOT NULL,
+	`provider` text,
+	`auth_state` text,
+	`auth_state_at` integer,
+	`posix_uid` integer,
+	`posix_gid` integer,
+	`home_dir` text,
+	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
 CREATE TABLE `groups` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`name` text NOT NULL,
@@ -30,9 +41,6 @@ CREATE TABLE `login_states` (
 	`expires_at` integer NOT NULL
 );
 --> statement-breakpoint
-ALTER TABLE `users` ADD `auth_state_at` integer;--> statement-breakpoint
-ALTER TABLE `users` ADD `posix_uid` integer;--> statement-breakpoint
-ALTER TABLE `users` ADD `posix_gid` integer;--> statement-breakpoint
-ALTER TABLE `users` ADD `home_dir` text;--> statement-breakpoint
 ALTER TABLE `users` ADD `group_names` text DEFAULT '[]' NOT NULL;--> statement-breakpoint
-ALTER TABLE `users` ADD `provider` text;
+ALTER TABLE `users` DROP COLUMN `auth_state`;--> statement-breakpoint
+ALTER TABLE `oauth_clients` ADD `service_name` text;

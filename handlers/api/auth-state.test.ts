@@ -45,7 +45,8 @@ describe('auth state', () => {
     const { t, login } = await setup();
     await login('alice', { access_token: 'tok-1', user: { login: 'Alice' } });
     const row = await t.db.query.users.findFirst({ where: eq(schema.users.name, 'alice') });
-    assert.ok(row!.authState && !row!.authState.includes('tok-1'));
+    const auth = await t.userAuth('alice');
+    assert.ok(auth!.authState && !auth!.authState.includes('tok-1'));
     const admin = await t.createUser('root', { admin: true });
     const alice = row!;
     const adminToken = await t.createToken(admin.id);
@@ -62,6 +63,7 @@ describe('auth state', () => {
     const { t, clock, backend, login, refreshes } = await setup();
     await login('alice', { access_token: 'tok-1', user: { login: 'Alice' } });
     const alice = (await t.db.query.users.findFirst({ where: eq(schema.users.name, 'alice') }))!;
+    const before = (await t.userAuth('alice'))!;
     const token = await t.createToken(alice.id);
     assert.equal((await t.request('/hub/api/users/alice/server', { method: 'POST', token })).status < 300, true);
     await until('the first server', () => [...backend.servers.values()].length === 1);
@@ -77,7 +79,7 @@ describe('auth state', () => {
     const second = [...backend.servers.values()].find((s) => s.spec.env.UPSTREAM_TOKEN === 'fresh-1')!.spec;
     assert.equal(refreshes(), 1);
     assert.equal(second.configHash, first.configHash, 'a new token alone does not make the container stale');
-    const stored = (await t.db.query.users.findFirst({ where: eq(schema.users.name, 'alice') }))!;
-    assert.ok(stored.authStateAt! > alice.authStateAt!, 'the refreshed state was stored');
+    const stored = (await t.userAuth('alice'))!;
+    assert.ok(stored.authStateAt! > before.authStateAt!, 'the refreshed state was stored');
   });
 });

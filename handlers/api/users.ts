@@ -1,7 +1,6 @@
 // /hub/api/users: list (plain or paginated, state filters), get, create, rename/admin, delete
 // (spec D.1, E.4, E.6). Path names arrive percent-decoded, so `a%40b` and `a@b` are the same user.
-import { authStateCrypt } from '../../src/auth/auth-state.ts';
-import type { AppContext } from '../../src/context.ts';
+import { authStatesFor } from '../../src/services/users/auth-states.ts';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../env.ts';
@@ -24,8 +23,6 @@ const createOneBody = z.object({ admin: z.boolean().optional() }).strict();
 const patchBody = z.object({ name: z.string().optional(), admin: z.boolean().optional() }).strict();
 
 type C = Context<AppEnv>;
-/** auth_state as admin:auth_state holders see it (JupyterHub: decrypted, or null without a key). */
-const readAuthState = (ctx: AppContext) => (stored: string | null) => authStateCrypt(ctx.config).decrypt(stored);
 const includeStopped = (c: C) => !['0', 'false'].includes((c.req.query('include_stopped_servers') ?? '0').toLowerCase());
 
 /** The model of one user as the caller may see it (one servers query, only when needed). */
@@ -33,7 +30,8 @@ async function modelFor(c: C, id: Identity, user: UserRow) {
   const ctx = c.get('ctx');
   const stopped = includeStopped(c);
   const servers = needsServers(id.scopes, user.name) ? (await loadServers(ctx.db, [user.id], stopped)).get(user.id) ?? [] : [];
-  return userModel(user, servers, { scopes: id.scopes, baseUrl: ctx.config.hub.base_url, includeStopped: stopped, authState: readAuthState(ctx) });
+  const authStates = await authStatesFor(ctx, id.scopes, [user]);
+  return userModel(user, servers, { scopes: id.scopes, baseUrl: ctx.config.hub.base_url, includeStopped: stopped, authStates });
 }
 
 usersApi.get('/users', async (c) => {
@@ -55,7 +53,8 @@ usersApi.get('/users', async (c) => {
   });
   const stopped = includeStopped(c);
   const servers = await loadServers(ctx.db, users.map((u) => u.id), stopped);
-  const opts = { scopes: id.scopes, baseUrl: ctx.config.hub.base_url, includeStopped: stopped, authState: readAuthState(ctx) };
+  const authStates = await authStatesFor(ctx, id.scopes, users);
+  const opts = { scopes: id.scopes, baseUrl: ctx.config.hub.base_url, includeStopped: stopped, authStates };
   const items = users.map((u) => userModel(u, servers.get(u.id) ?? [], opts)).filter((m) => Object.keys(m).length > 0);
   return c.json(pageBody(c, page, items, total));
 });

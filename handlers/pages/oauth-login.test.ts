@@ -60,7 +60,7 @@ describe('redirect login', () => {
     assert.equal(idp.seen[0]!.callbackUrl, redirectUri);
     const row = await user('alice');
     assert.deepEqual(row!.groupNames, ['physics', 'staff']);
-    assert.equal(row!.provider, 'fake');
+    assert.equal((await t.userAuth('alice'))!.provider, 'fake');
     const groups = await t.db.select().from(schema.groups);
     assert.deepEqual(groups.map((g) => g.name).sort(), ['physics', 'staff']);
     assert.match(done.headers.getSetCookie().find((l) => l.startsWith('berth-login-state='))!, /Max-Age=0/);

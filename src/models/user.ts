@@ -26,8 +26,8 @@ export interface UserModelOptions {
   baseUrl: string;
   /** ?include_stopped_servers: list stopped servers in `servers` too. */
   includeStopped?: boolean;
-  /** Decrypts stored auth state; only asked when the caller holds admin:auth_state on the user. */
-  authState?: (stored: string | null) => Record<string, unknown> | undefined;
+  /** The decrypted auth state by user id, loaded only when the caller holds admin:auth_state (authStatesFor). */
+  authStates?: Map<number, Record<string, unknown>> | undefined;
 }
 
 /** The model keys `scopes` allow on user `name`. */
@@ -81,7 +81,7 @@ export function userModel(user: UserRow, servers: readonly ServerRow[], opts: Us
     pending: def ? pendingOf(def.state) : null,
     created: isoZ(user.createdAt),
     last_activity: isoZMicros(user.lastActivityUs),
-    auth_state: keys.has('auth_state') ? opts.authState?.(user.authState) ?? null : null,
+    auth_state: keys.has('auth_state') ? opts.authStates?.get(user.id) ?? null : null,
   };
   const model: Record<string, unknown> = {};
   for (const k of Object.keys(full)) if (keys.has(k)) model[k] = full[k];

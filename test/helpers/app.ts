@@ -5,6 +5,7 @@ import { after } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
 import { openDb, schema } from '../../db/client.ts';
 import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { FakeBackend } from '../../src/backends/fake/index.ts';
@@ -85,11 +86,18 @@ export async function buildTestApp(opts: TestAppOptions = {}) {
     return token;
   }
 
+  /** The user_auth row (provider, encrypted auth state, POSIX identity) of the user with that name. */
+  async function userAuth(name: string) {
+    const [row] = await db.select({ auth: schema.userAuth }).from(schema.userAuth)
+      .innerJoin(schema.users, eq(schema.users.id, schema.userAuth.userId)).where(eq(schema.users.name, name));
+    return row?.auth;
+  }
+
   const request = (path: string, init: RequestInit & { token?: string } = {}) => {
     const headers = new Headers(init.headers);
     if (init.token) headers.set('authorization', `token ${init.token}`);
     return app.request(path, { ...init, headers });
   };
 
-  return { app, ctx, db, dbFile, backend, config, createUser, createToken, request, runner, close };
+  return { app, ctx, db, dbFile, backend, config, createUser, createToken, userAuth, request, runner, close };
 }

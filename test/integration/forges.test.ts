@@ -53,8 +53,7 @@ async function groupsOf(t: TestApp, name: string) {
 }
 
 async function authStateOf(t: TestApp, name: string) {
-  const user = await t.db.query.users.findFirst({ where: eq(schema.users.name, name) });
-  return authStateCrypt(t.config).decrypt(user?.authState);
+  return authStateCrypt(t.config).decrypt((await t.userAuth(name))?.authState);
 }
 
 /** The page and the log say nothing secret and show no stack. */

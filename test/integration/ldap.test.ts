@@ -352,7 +352,7 @@ describe('through the hub login form', () => {
     const { res, jar } = await login(t, 'alice', pw('alice'));
     assert.equal(res.status, 302, await res.clone().text());
     assert.ok(jar.get('jupyterhub-hub-login'));
-    const user = await t.db.query.users.findFirst({ where: eq(schema.users.name, 'alice') });
+    const user = await t.userAuth('alice');
     assert.equal(user?.posixUid, 1001);
     assert.equal(user?.posixGid, 2001);
     assert.equal(user?.homeDir, '/home/alice');
@@ -361,7 +361,7 @@ describe('through the hub login form', () => {
     const groups = await t.db
       .select({ name: schema.groups.name }).from(schema.userGroups)
       .innerJoin(schema.groups, eq(schema.groups.id, schema.userGroups.groupId))
-      .where(eq(schema.userGroups.userId, user!.id));
+      .where(eq(schema.userGroups.userId, user!.userId));
     assert.deepEqual(groups.map((g) => g.name).sort(), ['lab', 'scientists']);
     const me = await t.app.request('/hub/api/user', { headers: { cookie: jar.header() } });
     assert.equal(me.status, 200);

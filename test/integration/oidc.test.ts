@@ -163,8 +163,7 @@ describe('OpenID Connect login against a real oidc-provider', { timeout: 120_000
     // preferred_username "Alice" is normalised to alice by the policy; the groups claim is Berth's groups
     assert.deepEqual(await userGroups(app, 'alice'), ['physics', 'staff']);
     // the tokens and claims, kept encrypted as auth state
-    const row = await app.t.db.query.users.findFirst({ where: eq(schema.users.name, 'alice') });
-    const state = authStateCrypt(app.t.config).decrypt(row!.authState)!;
+    const state = authStateCrypt(app.t.config).decrypt((await app.t.userAuth('alice'))!.authState)!;
     assert.ok(state, 'auth state stored');
     assert.equal(typeof state.access_token, 'string');
     assert.equal(typeof state.id_token, 'string');
@@ -287,8 +286,7 @@ describe('OpenID Connect login against a real oidc-provider', { timeout: 120_000
     const { res, authorize } = await logIn(app, 'alice');
     assert.equal(authorize.searchParams.get('prompt'), 'consent');
     assert.equal(res.status, 302);
-    const row = await app.t.db.query.users.findFirst({ where: eq(schema.users.name, 'alice') });
-    const state = authStateCrypt(app.t.config).decrypt(row!.authState)!;
+    const state = authStateCrypt(app.t.config).decrypt((await app.t.userAuth('alice'))!.authState)!;
     assert.equal(typeof state.refresh_token, 'string');
     const provider = providersOf(app.t.ctx).get('oidc')!;
     const fresh = await provider.refresh!(state);
@@ -310,8 +308,7 @@ describe('OpenID Connect login against a real oidc-provider', { timeout: 120_000
       const { res } = await logIn(app, 'alice');
       assert.equal(res.status, 302);
       assert.deepEqual(await userGroups(app, 'alice'), ['physics', 'staff']);
-      const row = await app.t.db.query.users.findFirst({ where: eq(schema.users.name, 'alice') });
-      const state = authStateCrypt(app.t.config).decrypt(row!.authState)!;
+      const state = authStateCrypt(app.t.config).decrypt((await app.t.userAuth('alice'))!.authState)!;
       assert.equal((state.claims as Record<string, unknown>).preferred_username, undefined, 'not in the ID token');
     } finally {
       await minimal.close();

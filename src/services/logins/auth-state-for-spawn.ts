@@ -10,15 +10,17 @@ import { providersOf } from '../../auth/providers/index.ts';
 
 export async function authStateForSpawn(ctx: AppContext, user: UserRow): Promise<Record<string, unknown> | undefined> {
   const crypt = authStateCrypt(ctx.config);
-  const state = crypt.enabled ? crypt.decrypt(user.authState) : undefined;
+  if (!crypt.enabled) return undefined;
+  const row = await ctx.db.query.userAuth.findFirst({ where: eq(schema.userAuth.userId, user.id) });
+  const state = crypt.decrypt(row?.authState);
   if (!state) return undefined;
-  const provider = user.provider ? providersOf(ctx).get(user.provider) : undefined;
-  const age = ctx.clock.now() - (user.authStateAt ?? 0);
+  const provider = row?.provider ? providersOf(ctx).get(row.provider) : undefined;
+  const age = ctx.clock.now() - (row?.authStateAt ?? 0);
   if (!provider?.refresh || age <= ctx.config.auth.auth_state.refresh_age * 1000) return state;
   try {
     const fresh = await provider.refresh(state);
     if (!fresh?.authState) return state;
-    await ctx.db.update(schema.users).set({ authState: crypt.encrypt(fresh.authState), authStateAt: ctx.clock.now() }).where(eq(schema.users.id, user.id));
+    await ctx.db.update(schema.userAuth).set({ authState: crypt.encrypt(fresh.authState), authStateAt: ctx.clock.now() }).where(eq(schema.userAuth.userId, user.id));
     return fresh.authState;
   } catch (err) {
     // the old state still goes out: the server may work with it, and the next login renews it

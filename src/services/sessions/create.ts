@@ -40,16 +40,18 @@ export async function createSession({ ctx, input }: { ctx: AppContext; input: Cr
       [user] = await tx.insert(schema.users).values({ name: input.name, admin: input.admin ?? false, createdAt: now }).returning();
     }
     if (!user || user.blocked) return null;
-    const changes: Partial<typeof schema.users.$inferInsert> = {};
-    if (input.admin !== undefined && input.admin !== user.admin) changes.admin = input.admin;
-    if (input.provider !== undefined && input.provider !== user.provider) changes.provider = input.provider;
-    if (input.authState !== undefined) Object.assign(changes, { authState: input.authState, authStateAt: input.authState === null ? null : now });
-    if (input.posix) {
-      if (input.posix.uid !== undefined) changes.posixUid = input.posix.uid;
-      if (input.posix.gid !== undefined) changes.posixGid = input.posix.gid;
-      if (input.posix.home !== undefined) changes.homeDir = input.posix.home;
+    if (input.admin !== undefined && input.admin !== user.admin) {
+      [user] = await tx.update(schema.users).set({ admin: input.admin }).where(eq(schema.users.id, user.id)).returning();
     }
-    if (Object.keys(changes).length) [user] = await tx.update(schema.users).set(changes).where(eq(schema.users.id, user.id)).returning();
+    const auth: Partial<typeof schema.userAuth.$inferInsert> = {};
+    if (input.provider !== undefined) auth.provider = input.provider;
+    if (input.authState !== undefined) Object.assign(auth, { authState: input.authState, authStateAt: input.authState === null ? null : now });
+    if (input.posix?.uid !== undefined) auth.posixUid = input.posix.uid;
+    if (input.posix?.gid !== undefined) auth.posixGid = input.posix.gid;
+    if (input.posix?.home !== undefined) auth.homeDir = input.posix.home;
+    if (Object.keys(auth).length) {
+      await tx.insert(schema.userAuth).values({ userId: user!.id, ...auth }).onConflictDoUpdate({ target: schema.userAuth.userId, set: auth });
+    }
     if (input.groups) await setUserGroups(tx, user!.id, input.groups, now);
     // tidy this user's expired sessions while we are here
     await tx.delete(schema.sessions).where(and(eq(schema.sessions.userId, user!.id), lt(schema.sessions.expiresAt, now)));

@@ -1,1 +1,0 @@
-ALTER TABLE `oauth_clients` ADD `service_name` text;
