@@ -43,4 +43,6 @@ CREATE TABLE `login_states` (
 --> statement-breakpoint
 ALTER TABLE `users` ADD `group_names` text DEFAULT '[]' NOT NULL;--> statement-breakpoint
 ALTER TABLE `users` DROP COLUMN `auth_state`;--> statement-breakpoint
-ALTER TABLE `oauth_clients` ADD `service_name` text;
+ALTER TABLE `oauth_clients` ADD `service_name` text;--> statement-breakpoint
+-- Users who logged in before there were providers did so with the shared password: their accounts belong to it.
+INSERT INTO `user_auth` (`user_id`, `provider`) SELECT DISTINCT `users`.`id`, 'shared-password' FROM `users` JOIN `audit` ON `audit`.`action` = 'login' AND `audit`.`target` = `users`.`name`;

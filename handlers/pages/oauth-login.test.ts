@@ -152,5 +152,46 @@ describe('redirect login', () => {
     assert.equal(res.status, 400);
     assert.match(await res.text(), /no sign-in method called &quot;&lt;b&gt;nope&quot;/);
   });
+  test('an account belongs to the provider that first logged it in; once that provider is gone another may take it, without its admin flag', async () => {
+    const clock = testClock();
+    const t = await buildTestApp({
+      clock,
+      config: { auth: { allow_all: true, providers: [{ kind: 'oidc', name: 'a', issuer: 'https://a.example/', client_id: 'x' }, { kind: 'oidc', name: 'b', issuer: 'https://b.example/', client_id: 'x' }] } },
+    });
+    const a = fakeRedirectProvider('a');
+    const b = fakeRedirectProvider('b');
+    useProviders(t.config, [a, b]);
+    a.codes.set('c', { name: 'alice' });
+    b.codes.set('c', { name: 'Alice' });
+    const via = async (p: string) => {
+      const jar = new Jar();
+      const start = jar.take(await t.app.request(`/hub/oauth_login?provider=${p}`));
+      const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
+      return t.app.request(`/hub/oauth_callback?code=c&state=${state}`, { headers: { cookie: jar.header() } });
+    };
+    assert.equal((await via('a')).status, 302);
+    await t.db.update(schema.users).set({ admin: true }).where(eq(schema.users.name, 'alice'));
+    const refused = await via('b');
+    assert.equal(refused.status, 403);
+    assert.match(await refused.text(), /The account &quot;alice&quot; signs in with Sign in with a, not Sign in with b/);
+    // the admin removed provider a: b may now take the account over, but not its admin flag
+    useProviders(t.config, [b]);
+    assert.equal((await via('b')).status, 302);
+    const row = await t.db.query.users.findFirst({ where: eq(schema.users.name, 'alice') });
+    assert.equal(row!.admin, false);
+    assert.equal((await t.userAuth('alice'))!.provider, 'b');
+  });
+  test('username_prefix keeps two providers\' names apart', async () => {
+    const t = await buildTestApp({
+      config: { auth: { allow_all: true, providers: [{ kind: 'oidc', name: 'gh', issuer: 'https://a.example/', client_id: 'x', username_prefix: 'gh-' }] } },
+    });
+    const gh = fakeRedirectProvider('gh');
+    useProviders(t.config, [gh]);
+    gh.codes.set('c', { name: 'Alice' });
+    const jar = new Jar();
+    const start = jar.take(await t.app.request('/hub/oauth_login?provider=gh'));
+    const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
+    assert.equal((await t.app.request(`/hub/oauth_callback?code=c&state=${state}`, { headers: { cookie: jar.header() } })).status, 302);
+    assert.ok(await t.db.query.users.findFirst({ where: eq(schema.users.name, 'gh-alice') }));
+  });
 });
-

@@ -23,6 +23,10 @@ describe('decide', () => {
   test('blocked_users outrank every allow rule, admin included', () => {
     assert.deepEqual(run({ allow_all: true, blocked_users: ['Mallory'], admin_users: ['mallory'] }, { name: 'mallory' }), { ok: false, name: 'mallory', reason: 'blocked' });
   });
+  test('unset admin_users: a delegated provider\'s "admin" is nobody special (the bootstrap admin is the shared password\'s)', () => {
+    assert.deepEqual(run({}, { name: 'admin' }), { ok: false, name: 'admin', reason: 'not allowed' });
+    assert.equal((run({ allow_all: true }, { name: 'admin' }) as { admin: unknown }).admin, undefined);
+  });
   test('admin_users and admin_groups make admins (and admins are allowed)', () => {
     assert.deepEqual(run({ admin_users: ['root'] }, { name: 'root' }), { ok: true, name: 'root', admin: true, groups: undefined });
     assert.deepEqual(run({ admin_groups: ['ops'] }, { name: 'ann', groups: ['ops'] }), { ok: true, name: 'ann', admin: true, groups: ['ops'] });

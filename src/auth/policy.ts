@@ -32,12 +32,13 @@ export function cleanGroups(groups: readonly string[] | undefined): string[] | u
 }
 
 export function decide(auth: Auth, entry: Entry, claims: Claims): Decision {
-  const name = normalizeLogin(claims.name, auth.username_map);
+  const base = normalizeLogin(claims.name, auth.username_map);
+  const name = base && normalizeLogin(entry.username_prefix + base);
   if (!name) return { ok: false, name: undefined, reason: 'the provider gave a user name Berth cannot use' };
   if (listed(auth.blocked_users, name)) return { ok: false, name, reason: 'blocked' };
   const groups = cleanGroups(claims.groups);
   const inAny = (list: readonly string[]) => !!groups && list.some((g) => groups.includes(g));
-  const isAdmin = claims.admin === true || listed(auth.admin_users, name) || inAny(auth.admin_groups);
+  const isAdmin = claims.admin === true || listed(auth.admin_users ?? [], name) || inAny(auth.admin_groups);
   // With admin_groups set, group membership is the source of truth for admin: leaving the group demotes.
   const admin = isAdmin ? true : auth.admin_groups.length > 0 && groups !== undefined ? false : undefined;
   const allowed = isAdmin || auth.allow_all || entry.allow_all || listed(auth.allowed_users, name) || inAny(auth.allowed_groups) || claims.allowed === true;

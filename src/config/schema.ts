@@ -63,15 +63,18 @@ export const providerSchema = z.discriminatedUnion('kind', [sharedPasswordConfig
 export const authSchema = z
   .object({
     /** Login providers, one button each on the login page (form providers share the form). */
-    providers: z.array(providerSchema).min(1, 'at least one provider').default([{ kind: 'shared-password', allow_all: false }]),
+    providers: z.array(providerSchema).min(1, 'at least one provider').default([{ kind: 'shared-password', allow_all: false, username_prefix: '' }]),
     /** Authenticator.auto_login: with one redirect provider and no form, /hub/login goes straight to it. */
     auto_login: z.boolean().default(false),
     /** SharedPasswordAuthenticator.user_password: any allowed name plus this password logs in. */
     shared_password: z.string().min(8, 'at least 8 characters').optional(),
     /** SharedPasswordAuthenticator.admin_password: admin_users log in with this one. Generated when unset. */
     admin_password: z.string().min(8, 'at least 8 characters').optional(),
-    /** Authenticator.admin_users. */
-    admin_users: z.array(userName).default(['admin']),
+    /**
+     * Authenticator.admin_users. Unset: only the shared-password provider's bootstrap admin, "admin",
+     * who logs in with admin_password — never whoever a delegated provider calls "admin".
+     */
+    admin_users: z.array(userName).optional(),
     /** Authenticator.allowed_users. */
     allowed_users: z.array(userName).default([]),
     /** Authenticator.blocked_users: never log in, whatever else matches. */

@@ -34,7 +34,7 @@ export async function startApi(rt: Runtime, opts: { listen: boolean }): Promise<
   }
   if (generated) {
     const { ip, port, base_url } = ctx.config.hub;
-    console.log(`berth: generated the admin password (shown only this once): log in at ${httpUrl(ip, port, base_url)}hub/login as "${ctx.config.auth.admin_users[0] ?? 'admin'}" with password: ${generated}`);
+    console.log(`berth: generated the admin password (shown only this once): log in at ${httpUrl(ip, port, base_url)}hub/login as "${(ctx.config.auth.admin_users ?? ["admin"])[0] ?? "admin"}" with password: ${generated}`);
   }
   return {
     listener, url,

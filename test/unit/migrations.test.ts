@@ -44,4 +44,23 @@ describe('migrations', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  test('0004: users who logged in before providers existed belong to the shared password; others to whoever logs them in first', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-migrate-'));
+    try {
+      const url = `file:${join(dir, 'berth.db')}`;
+      const old = await openDb(url, { migrate: false });
+      await migrate(old, { migrationsFolder: firstMigrations(dir, 4) });
+      await old.$client.execute({ sql: 'INSERT INTO users (name, admin, created_at) VALUES (?, 1, 1), (?, 0, 1)', args: ['admin', 'precreated'] });
+      await old.$client.execute({ sql: "INSERT INTO audit (at, actor, action, target) VALUES (1, 'admin', 'login', 'admin'), (2, 'admin', 'login', 'admin')", args: [] });
+      old.$client.close();
+      const db = await openDb(url);
+      const rows = await db.select().from(schema.userAuth);
+      assert.deepEqual(rows.map((r) => [r.userId, r.provider]), [[1, 'shared-password']]);
+      const users = await db.select().from(schema.users).orderBy(schema.users.id);
+      assert.deepEqual(users.map((u) => u.groupNames), [[], []]);
+      db.$client.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

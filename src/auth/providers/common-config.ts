@@ -6,6 +6,11 @@ export const providerCommon = {
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, _ and -').max(64).optional(),
   /** Button text on the login page (default "Sign in with <kind>"). */
   label: z.string().min(1).max(100).optional(),
+  /**
+   * Put in front of every name this provider gives (after lower-casing and username_map), so two
+   * providers' "alice" stay two accounts (jupyterhub-multiauthenticator's username_prefix).
+   */
+  username_prefix: z.string().regex(/^[a-z0-9._:-]*$/, 'lower-case letters, digits, . _ : -').max(32).default(''),
   /** Authenticator.allow_all, for this provider only: everyone it authenticates may log in. */
   allow_all: z.boolean().default(false),
   /**

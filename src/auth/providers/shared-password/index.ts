@@ -84,7 +84,7 @@ export function sharedPasswordProvider(entry: z.infer<typeof sharedPasswordConfi
     async check({ username, password }) {
       const name = normalizeLogin(username, config.auth.username_map);
       if (!name || !password) return null;
-      if (listed(config.auth.admin_users, name)) return (await adminPasswordMatches(config, password)) ? { name, admin: true } : null;
+      if (listed(config.auth.admin_users ?? ['admin'], name)) return (await adminPasswordMatches(config, password)) ? { name, admin: true } : null;
       const shared = config.auth.shared_password;
       return shared && sameSecret(password, shared) ? { name } : null;
     },
