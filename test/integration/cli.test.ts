@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, startBerth } from '../helpers/berth-process.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/berth.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'berth-cli-'));
@@ -48,11 +49,17 @@ describe('berth command line', () => {
       assert.equal(lines.length, 1, r.stderr);
       assert.match(lines[0]!, new RegExp(`^berth: invalid configuration \\(.*closed-${kind}\\.yaml\\): auth\\.providers\\[0\\] \\(${kind} "${kind}"\\): no allow rule.*allow_all: true`));
     }
-    // said on purpose: it starts (check-config runs the same load; serve would bind a port)
+    // said on purpose: it starts, and its login page offers the provider
+    const port = await freePort();
     const open = join(dir, 'open-oidc.yaml');
-    writeFileSync(open, `backend: fake\nauth:\n  allow_all: true\n  providers:\n    - ${entries.oidc}\n`);
-    const ok = berth(['check-config', '--config', open]);
-    assert.equal(ok.status, 0, ok.stderr);
+    writeFileSync(open, `backend: fake\nhub:\n  port: ${port}\n  data_dir: ${join(dir, 'open-data')}\nworker:\n  prepull: {enabled: false}\nauth:\n  allow_all: true\n  providers:\n    - ${entries.oidc}\n`);
+    const berthProcess = await startBerth({ configFile: open, port });
+    try {
+      const page = await (await fetch(`${berthProcess.origin}/hub/login`)).text();
+      assert.match(page, /oauth_login\?provider=oidc/);
+    } finally {
+      await berthProcess.kill();
+    }
   });
 
   test('check-config accepts a good file; an unknown command is one line and exit 2', () => {
