@@ -71,7 +71,9 @@ describe('groups API', () => {
     assert.deepEqual(await send('POST', '/hub/api/groups/staff/users', { users: ['nobody'] }), { status: 400, body: { status: 400, message: 'No such user: nobody' } });
     assert.deepEqual(await send('GET', '/hub/api/groups/none'), { status: 404, body: { status: 404, message: 'No such group: none' } });
     assert.equal((await send('POST', '/hub/api/groups', {})).status, 400);
-    assert.equal((await send('POST', '/hub/api/groups/bad%2Fname')).status, 400, 'a slash never becomes part of a group name');
+    assert.equal((await send('POST', '/hub/api/groups/%20bad')).status, 400, 'no edge spaces');
+    assert.equal((await send('POST', '/hub/api/groups/dept%2Flab')).status, 201, 'GitLab-style paths, %2F in the URL');
+    assert.equal((await send('GET', '/hub/api/groups/dept%2Flab')).body.name, 'dept/lab');
     assert.equal((await send('PUT', '/hub/api/groups/staff/properties', [1, 2])).status, 400);
   });
   test('members added and removed; users.group_names and the user model follow', async () => {

@@ -6,7 +6,7 @@ import { eq } from 'drizzle-orm';
 import { buildTestApp, testClock } from '../../test/helpers/app.ts';
 import { Jar } from '../../test/helpers/login.ts';
 import { fakeRedirectProvider } from '../../test/helpers/fake-redirect-provider.ts';
-import { useProviders } from '../../src/auth/providers/index.ts';
+import { buildProvider, useProviders } from '../../src/auth/providers/index.ts';
 import { schema } from '../../db/client.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 
@@ -173,7 +173,7 @@ describe('redirect login', () => {
     await t.db.update(schema.users).set({ admin: true }).where(eq(schema.users.name, 'alice'));
     const refused = await via('b');
     assert.equal(refused.status, 403);
-    assert.match(await refused.text(), /The account &quot;alice&quot; signs in with Sign in with a, not Sign in with b/);
+    assert.match(await refused.text(), /The account &quot;alice&quot; belongs to another sign-in method \(&quot;Sign in with a&quot;\), not &quot;Sign in with b&quot;/);
     // the admin removed provider a: b may now take the account over, but not its admin flag
     useProviders(t.config, [b]);
     assert.equal((await via('b')).status, 302);
@@ -193,5 +193,29 @@ describe('redirect login', () => {
     const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
     assert.equal((await t.app.request(`/hub/oauth_callback?code=c&state=${state}`, { headers: { cookie: jar.header() } })).status, 302);
     assert.ok(await t.db.query.users.findFirst({ where: eq(schema.users.name, 'gh-alice') }));
+  });
+  test('several providers: an account made by the API keeps no admin flag at its first login; the bootstrap admin name stays the shared password\'s', async () => {
+    const t = await buildTestApp({
+      config: { auth: { allow_all: true, shared_password: 'correct horse', admin_password: 'admin secret pw', providers: [{ kind: 'shared-password' }, { kind: 'oidc', name: 'a', issuer: 'https://a.example/', client_id: 'x' }] } },
+    });
+    const a = fakeRedirectProvider('a');
+    const entry = t.config.auth.providers[0]!;
+    assert.equal(entry.kind, 'shared-password');
+    useProviders(t.config, [buildProvider(entry, t.config, { log: t.ctx.log, now: Date.now, fetch }), a]);
+    await t.createUser('bob', { admin: true });
+    a.codes.set('bob', { name: 'bob' });
+    a.codes.set('admin', { name: 'Admin' });
+    const via = async (code: string) => {
+      const jar = new Jar();
+      const start = jar.take(await t.app.request('/hub/oauth_login?provider=a'));
+      const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
+      return t.app.request(`/hub/oauth_callback?code=${code}&state=${state}`, { headers: { cookie: jar.header() } });
+    };
+    assert.equal((await via('bob')).status, 302);
+    assert.equal((await t.db.query.users.findFirst({ where: eq(schema.users.name, 'bob') }))!.admin, false);
+    const admin = await via('admin');
+    assert.equal(admin.status, 403);
+    assert.match(await admin.text(), /belongs to another sign-in method/);
+    assert.equal(await t.db.query.users.findFirst({ where: eq(schema.users.name, 'admin') }), undefined);
   });
 });

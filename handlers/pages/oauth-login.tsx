@@ -111,7 +111,7 @@ oauthLoginPages.get('/hub/oauth_callback', async (c) => {
   }
   const result = await logIn({ ctx, input: { provider, claims } });
   if (!result.ok && result.boundTo) {
-    return failed(c, new LoginError('refused', `The account "${result.name}" signs in with ${result.boundTo}, not ${provider.label}`, { hint: `Use the "${result.boundTo}" sign-in instead.`, detail: result.reason }), provider.name);
+    return failed(c, new LoginError('refused', `The account "${result.name}" belongs to another sign-in method ("${result.boundTo}"), not "${provider.label}"`, { hint: `Sign in with "${result.boundTo}" instead, or ask the hub administrator.`, detail: result.reason }), provider.name);
   }
   if (!result.ok) {
     return failed(c, new LoginError('refused', `${result.name ? `"${result.name}" is` : 'You are'} not allowed to use this hub`, { hint: 'If you think you should be, ask the hub administrator to add you (or a group you belong to).', detail: result.reason }), provider.name);

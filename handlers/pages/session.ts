@@ -102,14 +102,21 @@ export async function formFields(c: C): Promise<Record<string, string>> {
   return out;
 }
 
+/** A peer on this machine or a private network: where a reverse proxy in front of Berth sits. */
+function proxyPeer(ip: string): boolean {
+  const v4 = ip.replace(/^::ffff:/, '');
+  return ip === '::1' || /^127\./.test(v4) || /^10\./.test(v4) || /^192\.168\./.test(v4) || /^172\.(1[6-9]|2\d|3[01])\./.test(v4) || /^f[cd]/i.test(ip);
+}
+
 /**
- * The client's address for login rate limits: the last X-Forwarded-For hop (what the nearest reverse
- * proxy saw), else the socket's peer. Behind no proxy a client could vary the header to dodge the
- * per-address limit; the per-user limit still holds.
+ * The client's address for login rate limits. X-Forwarded-For is believed only from a peer that
+ * can be the reverse proxy (loopback or a private network), and then its last hop, what that proxy
+ * saw; a client on the internet talking to Berth directly cannot pick its own address that way.
  */
 export function clientAddress(c: C): string {
-  const fwd = c.req.header('x-forwarded-for')?.split(',').map((s) => s.trim()).filter(Boolean).at(-1);
-  if (fwd) return fwd.slice(0, 64);
   const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  return incoming?.socket?.remoteAddress ?? 'unknown';
+  const peer = incoming?.socket?.remoteAddress;
+  const fwd = c.req.header('x-forwarded-for')?.split(',').map((s) => s.trim()).filter(Boolean).at(-1);
+  if (fwd && (peer === undefined || proxyPeer(peer))) return fwd.slice(0, 64);
+  return peer ?? 'unknown';
 }

@@ -9,5 +9,15 @@ export function normalizeLogin(raw: string, usernameMap: Record<string, string> 
   return validUserName(name) ? name : undefined;
 }
 
+/**
+ * The Berth name for what a provider entry reports: normalised, mapped, then that entry's
+ * username_prefix. The one place a final name is made (the policy, and the shared password's
+ * "is this an admin name?" check, must agree on it).
+ */
+export function finalName(auth: { username_map: Record<string, string> }, entry: { username_prefix: string }, raw: string): string | undefined {
+  const base = normalizeLogin(raw, auth.username_map);
+  return base && normalizeLogin(entry.username_prefix + base);
+}
+
 /** Is `name` (normalised) in a configured list (compared normalised too)? */
 export const listed = (list: readonly string[], name: string) => list.some((n) => n.toLowerCase() === name);

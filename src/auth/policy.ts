@@ -4,7 +4,7 @@
 // that vouches for someone without any rule matching does not let them in.
 import type { Config } from '../config/schema.ts';
 import type { Claims } from './providers/types.ts';
-import { listed, normalizeLogin } from './normalize.ts';
+import { finalName, listed } from './normalize.ts';
 
 type Auth = Config['auth'];
 type Entry = Auth['providers'][number];
@@ -32,12 +32,13 @@ export function cleanGroups(groups: readonly string[] | undefined): string[] | u
 }
 
 export function decide(auth: Auth, entry: Entry, claims: Claims): Decision {
-  const base = normalizeLogin(claims.name, auth.username_map);
-  const name = base && normalizeLogin(entry.username_prefix + base);
+  const name = finalName(auth, entry, claims.name);
   if (!name) return { ok: false, name: undefined, reason: 'the provider gave a user name Berth cannot use' };
   if (listed(auth.blocked_users, name)) return { ok: false, name, reason: 'blocked' };
-  const groups = cleanGroups(claims.groups);
-  const inAny = (list: readonly string[]) => !!groups && list.some((g) => groups.includes(g));
+  const groups = cleanGroups(claims.groups?.map((g) => (typeof g === 'string' ? entry.group_prefix + g.trim() : g)));
+  // group names compare case-insensitively: GitHub keeps an org's case ("My-Org"), admins write it as they like
+  const lower = new Set(groups?.map((g) => g.toLowerCase()));
+  const inAny = (list: readonly string[]) => !!groups && list.some((g) => lower.has(g.toLowerCase()));
   const isAdmin = claims.admin === true || listed(auth.admin_users ?? [], name) || inAny(auth.admin_groups);
   // With admin_groups set, group membership is the source of truth for admin: leaving the group demotes.
   const admin = isAdmin ? true : auth.admin_groups.length > 0 && groups !== undefined ? false : undefined;

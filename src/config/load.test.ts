@@ -103,6 +103,18 @@ describe('loadConfig', () => {
     assert.ok(loadConfig({ file: file('sp.yaml', 'auth:\n  providers: [{kind: shared-password}]\n'), env: {} }));
   });
 
+  test('group rules over two providers\' groups need a group_prefix each; a hub-wide allow_all cannot switch off a provider\'s own rule', () => {
+    const two = '  providers:\n    - {kind: github, client_id: a, client_secret: b, allowed_organizations: [my-org]GH}\n    - {kind: ldap, server_address: ldap.example, bind_dn_template: ["uid={username},dc=x"], allowed_groups: ["cn=u,dc=x"]LD}\n';
+    const shared = file('ns.yaml', `auth:\n  admin_groups: [hub-admins]\n${two.replace('GH', '').replace('LD', '')}`);
+    assert.throws(() => loadConfig({ file: shared, env: {} }), /auth\.providers: github and ldap report groups into one namespace while group rules are set — give each its own group_prefix/);
+    const apart = file('ns2.yaml', `auth:\n  admin_groups: ["ldap:hub-admins"]\n${two.replace('GH', ', group_prefix: "gh:"').replace('LD', ', group_prefix: "ldap:"')}`);
+    assert.ok(loadConfig({ file: apart, env: {} }));
+    const open = file('aa.yaml', 'auth:\n  allow_all: true\n  providers:\n    - {kind: shared-password}\n    - {kind: github, client_id: a, client_secret: b, allowed_organizations: [my-org]}\n');
+    assert.throws(() => loadConfig({ file: open, env: {} }), /auth\.allow_all: true lets everyone in through github too, making its allowed_organizations meaningless — put allow_all on the provider entries/);
+    const scoped = file('aa2.yaml', 'auth:\n  providers:\n    - {kind: shared-password, allow_all: true}\n    - {kind: github, client_id: a, client_secret: b, allowed_organizations: [my-org]}\n');
+    assert.ok(loadConfig({ file: scoped, env: {} }));
+  });
+
   test('provider entries: unknown kind, duplicate names, incomplete OIDC and LDAP are each named', () => {
     const bad = file('p.yaml', [
       'auth:', '  allow_all: true', '  providers:', '    - {kind: saml}', '    - {kind: oidc, client_id: x}',

@@ -3,7 +3,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, type Config } from './schema.ts';
-import { openProviderProblems, providerName } from '../auth/providers/allow-rules.ts';
+import { groupNamespaceProblems, openProviderProblems, ownAllowRules, providerName } from '../auth/providers/allow-rules.ts';
 import { authStateKeyProblems } from '../auth/auth-state.ts';
 import { serviceOAuth } from '../services/services/spec.ts';
 
@@ -161,7 +161,13 @@ export function loadConfig(opts: { file?: string | undefined; env?: Env } = {}):
     if (providers.has(providerName(p))) problems.push(`auth.providers: two providers named "${providerName(p)}" (give one a different name:)`);
     providers.add(providerName(p));
   }
-  problems.push(...openProviderProblems(config.auth), ...authStateKeyProblems(config.auth.auth_state.keys));
+  problems.push(...openProviderProblems(config.auth), ...groupNamespaceProblems(config), ...authStateKeyProblems(config.auth.auth_state.keys));
+  // a hub-wide allow_all would make every provider's own rule meaningless (an old shared-password
+  // config gaining a GitHub provider with allowed_organizations would let all of GitHub in)
+  const ruled = config.auth.providers.filter((p) => ownAllowRules(p).length > 0);
+  if (config.auth.allow_all && ruled.length) {
+    problems.push(`auth.allow_all: true lets everyone in through ${ruled.map(providerName).join(', ')} too, making ${ruled.length > 1 ? 'their' : 'its'} ${ruled.flatMap(ownAllowRules).join(', ')} meaningless — put allow_all on the provider entries that should be open instead`);
+  }
   if (problems.length) throw new ConfigError(problems, source);
   return { config, source };
 }

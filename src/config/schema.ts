@@ -63,7 +63,7 @@ export const providerSchema = z.discriminatedUnion('kind', [sharedPasswordConfig
 export const authSchema = z
   .object({
     /** Login providers, one button each on the login page (form providers share the form). */
-    providers: z.array(providerSchema).min(1, 'at least one provider').default([{ kind: 'shared-password', allow_all: false, username_prefix: '' }]),
+    providers: z.array(providerSchema).min(1, 'at least one provider').default([{ kind: 'shared-password', allow_all: false, username_prefix: '', group_prefix: '' }]),
     /** Authenticator.auto_login: with one redirect provider and no form, /hub/login goes straight to it. */
     auto_login: z.boolean().default(false),
     /** SharedPasswordAuthenticator.user_password: any allowed name plus this password logs in. */

@@ -19,6 +19,24 @@ export function ownAllowRules(p: ProviderConfig): string[] {
 export const providerName = (p: ProviderConfig) => p.name ?? p.kind;
 
 /**
+ * Group rules (admin_groups, allowed_groups, a service's access_groups) over groups from several
+ * providers need each provider's groups in a namespace of its own: otherwise someone who creates a
+ * GitHub organisation named like the directory's admin group becomes an admin.
+ */
+export function groupNamespaceProblems(config: Pick<Config, 'auth' | 'services'>): string[] {
+  const auth = config.auth;
+  const rules = auth.admin_groups.length > 0 || auth.allowed_groups.length > 0 || config.services.some((s) => (s as { access_groups?: string[] }).access_groups?.length);
+  if (!rules) return [];
+  const byPrefix = new Map<string, string[]>();
+  for (const p of auth.providers) {
+    if (p.kind === 'shared-password') continue; // reports no groups
+    byPrefix.set(p.group_prefix, [...(byPrefix.get(p.group_prefix) ?? []), providerName(p)]);
+  }
+  return [...byPrefix].filter(([, names]) => names.length > 1).map(([prefix, names]) =>
+    `auth.providers: ${names.join(' and ')} report groups into one namespace${prefix ? ` (group_prefix "${prefix}")` : ''} while group rules are set — give each its own group_prefix (e.g. "${names[1]}:") and write the rules with it`);
+}
+
+/**
  * One line per provider that would let nobody in (or everybody, were it not refused): delegated
  * providers need an allow rule or an explicit allow_all. The shared password is its own gate.
  */

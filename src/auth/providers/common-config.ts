@@ -11,6 +11,12 @@ export const providerCommon = {
    * providers' "alice" stay two accounts (jupyterhub-multiauthenticator's username_prefix).
    */
   username_prefix: z.string().regex(/^[a-z0-9._:-]*$/, 'lower-case letters, digits, . _ : -').max(32).default(''),
+  /**
+   * Put in front of every group name this provider reports ("gh:" makes GitHub's org "staff" the
+   * group "gh:staff"). Needed when two providers report groups and group rules are set: anyone can
+   * create a GitHub organisation called "hub-admins".
+   */
+  group_prefix: z.string().max(32).regex(/^[^\x00-\x1f\x7f]*$/).default(''),
   /** Authenticator.allow_all, for this provider only: everyone it authenticates may log in. */
   allow_all: z.boolean().default(false),
   /**

@@ -8,7 +8,7 @@ import { changeMembers } from './set-user-groups.ts';
 import { userIds, validGroupName } from './user-ids.ts';
 
 export async function createGroups({ ctx, input }: { ctx: AppContext; input: { names: string[]; users: string[]; actor: string } }): Promise<GroupRow[]> {
-  for (const n of input.names) if (!validGroupName(n)) throw invalid(`Invalid group name: ${JSON.stringify(n)} (1–255 characters, no slashes, control characters or surrounding spaces)`);
+  for (const n of input.names) if (!validGroupName(n)) throw invalid(`Invalid group name: ${JSON.stringify(n)} (1–255 characters, no control characters or surrounding spaces)`);
   const now = ctx.clock.now();
   return ctx.db.transaction(async (tx) => {
     const existing = await tx.select({ name: schema.groups.name }).from(schema.groups).where(inArray(schema.groups.name, input.names));

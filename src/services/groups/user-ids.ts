@@ -17,5 +17,6 @@ export async function userIds(tx: Tx, ctx: AppContext, names: string[]): Promise
 }
 
 export function validGroupName(name: string): boolean {
-  return name.length > 0 && name.length <= 255 && !/[\x00-\x1f\x7f/]/.test(name) && name.trim() === name;
+  // a slash is fine (GitLab's dept/lab; %2F in the URL), control characters and edge spaces are not
+  return name.length > 0 && name.length <= 255 && !/[\x00-\x1f\x7f]/.test(name) && name.trim() === name;
 }

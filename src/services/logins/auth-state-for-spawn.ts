@@ -1,7 +1,7 @@
 // The auth state a spawn passes on (auth.auth_state.environment): decrypted, refreshed through the
 // provider first when it is older than refresh_age (Authenticator.refresh_user before spawn), so a
 // server gets a live access token rather than one that expired an hour ago.
-import { eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { AppContext } from '../../context.ts';
 import { schema } from '../../../db/client.ts';
 import type { UserRow } from '../../../db/schema/index.ts';
@@ -20,7 +20,15 @@ export async function authStateForSpawn(ctx: AppContext, user: UserRow): Promise
   try {
     const fresh = await provider.refresh(state);
     if (!fresh?.authState) return state;
-    await ctx.db.update(schema.userAuth).set({ authState: crypt.encrypt(fresh.authState), authStateAt: ctx.clock.now() }).where(eq(schema.userAuth.userId, user.id));
+    // compare-and-set: a login or another spawn that wrote newer state meanwhile wins (a rotated
+    // refresh token must not be overwritten by an older one)
+    const written = await ctx.db.update(schema.userAuth).set({ authState: crypt.encrypt(fresh.authState), authStateAt: Math.max(ctx.clock.now(), (row?.authStateAt ?? 0) + 1) })
+      .where(and(eq(schema.userAuth.userId, user.id), row?.authStateAt == null ? isNull(schema.userAuth.authStateAt) : eq(schema.userAuth.authStateAt, row.authStateAt)))
+      .returning({ userId: schema.userAuth.userId });
+    if (!written.length) {
+      const now = await ctx.db.query.userAuth.findFirst({ where: eq(schema.userAuth.userId, user.id) });
+      return crypt.decrypt(now?.authState) ?? fresh.authState;
+    }
     return fresh.authState;
   } catch (err) {
     // the old state still goes out: the server may work with it, and the next login renews it

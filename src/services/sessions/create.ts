@@ -16,6 +16,14 @@ export interface CreateSessionInput {
   groups?: string[] | undefined;
   /** The login provider's name, recorded on the user. */
   provider?: string;
+  /**
+   * Is this provider still configured? An account whose recorded provider is configured belongs
+   * to it: another provider's login is refused (decided here, in the transaction, so two first
+   * logins cannot both claim one name).
+   */
+  providerConfigured?: (name: string) => boolean;
+  /** More than one provider is configured: an existing account no provider claimed yet keeps no admin flag the policy did not give. */
+  severalProviders?: boolean;
   /** Encrypted auth state to store (null clears it); undefined leaves it. */
   authState?: string | null | undefined;
   /** POSIX identity the provider gave (LDAP); undefined leaves what is stored. */
@@ -29,19 +37,31 @@ export interface CreatedSession {
   cookieSecret: string;
 }
 
-/** Returns null when the user exists but is blocked (an admin's decision outranks the password). */
-export async function createSession({ ctx, input }: { ctx: AppContext; input: CreateSessionInput }): Promise<CreatedSession | null> {
+/**
+ * Returns null when the user exists but is blocked (an admin's decision outranks the password), and
+ * { boundTo } when the account belongs to another configured provider.
+ */
+export async function createSession({ ctx, input }: { ctx: AppContext; input: CreateSessionInput }): Promise<CreatedSession | null | { boundTo: string }> {
   const now = ctx.clock.now();
   const cookieSecret = randomBytes(32).toString('hex');
   const maxAgeMs = Math.round(ctx.config.hub.cookie_max_age_days * 86_400_000);
   return ctx.db.transaction(async (tx) => {
     let user = await tx.query.users.findFirst({ where: eq(schema.users.name, input.name) });
+    let admin = input.admin;
     if (!user) {
-      [user] = await tx.insert(schema.users).values({ name: input.name, admin: input.admin ?? false, createdAt: now }).returning();
+      [user] = await tx.insert(schema.users).values({ name: input.name, admin: admin ?? false, createdAt: now }).returning();
+    } else if (input.provider !== undefined) {
+      const bound = (await tx.query.userAuth.findFirst({ where: eq(schema.userAuth.userId, user.id), columns: { provider: true } }))?.provider;
+      if (bound && bound !== input.provider) {
+        if (input.providerConfigured?.(bound)) return { boundTo: bound };
+        admin ??= false; // taken over from a removed provider: its admin flag stays behind
+      } else if (!bound && input.severalProviders) {
+        admin ??= false; // made by the API (or before providers): which provider's "bob" is it? not an admin one
+      }
     }
     if (!user || user.blocked) return null;
-    if (input.admin !== undefined && input.admin !== user.admin) {
-      [user] = await tx.update(schema.users).set({ admin: input.admin }).where(eq(schema.users.id, user.id)).returning();
+    if (admin !== undefined && admin !== user.admin) {
+      [user] = await tx.update(schema.users).set({ admin }).where(eq(schema.users.id, user.id)).returning();
     }
     const auth: Partial<typeof schema.userAuth.$inferInsert> = {};
     if (input.provider !== undefined) auth.provider = input.provider;

@@ -55,7 +55,7 @@ test('hasAllowRule follows allowed_organizations; the label and name defaults', 
 });
 
 test('a provider built around a plain-http URL (past the config check) refuses to start a login', async () => {
-  const entry = { kind: 'github' as const, client_id: 'c', client_secret: 's', base_url: 'http://github.example.org', allowed_organizations: [], teams_as_groups: true, scope: [], allow_insecure_http: false, allow_all: true, username_prefix: '' };
+  const entry = { kind: 'github' as const, client_id: 'c', client_secret: 's', base_url: 'http://github.example.org', allowed_organizations: [], teams_as_groups: true, scope: [], allow_insecure_http: false, allow_all: true, username_prefix: '', group_prefix: '' };
   const p = githubProvider(entry, configSchema.parse({}), deps) as RedirectProvider;
   await assert.rejects(p.begin({ callbackUrl: CALLBACK, state: 's' }), (e) => e instanceof LoginError && e.kind === 'failed' && /misconfigured/.test(e.message) && /plain http/.test(e.detail ?? ''));
 });

@@ -67,6 +67,16 @@ describe('checkLogin', () => {
   });
 });
 
+describe('the admin-name check sees the name the policy sees', () => {
+  test('with username_prefix and username_map, the shared password never logs in a listed admin', async () => {
+    const ctx = ctxWith({ providers: [{ kind: 'shared-password', username_prefix: 'pw-' }], shared_password: 'correct horse', admin_password: 'admin secret pw', admin_users: ['pw-admin'], allow_all: true, username_map: { boss: 'admin' } });
+    assert.equal(await checkLogin(ctx, 'admin', 'correct horse'), null);
+    assert.equal(await checkLogin(ctx, 'boss', 'correct horse'), null, 'mapped onto the admin name');
+    assert.deepEqual(await checkLogin(ctx, 'Admin', 'admin secret pw'), { name: 'pw-admin', admin: true });
+    assert.deepEqual(await checkLogin(ctx, 'bob', 'correct horse'), { name: 'pw-bob', admin: false });
+  });
+});
+
 describe('ensureAdminPassword', () => {
   test('config admin_password wins: nothing generated, nothing written', async () => {
     const ctx = ctxWith({ admin_password: 'admin secret pw', allow_all: true });

@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import type { AppContext } from '../../../context.ts';
 import type { Config } from '../../../config/schema.ts';
 import { sameSecret } from '../../tokens.ts';
-import { listed, normalizeLogin } from '../../normalize.ts';
+import { finalName, listed } from '../../normalize.ts';
 import type { FormProvider } from '../types.ts';
 import type { sharedPasswordConfig } from './config.ts';
 
@@ -82,11 +82,13 @@ export function sharedPasswordProvider(entry: z.infer<typeof sharedPasswordConfi
     label: entry.label ?? 'Sign in',
     hasAllowRule: () => false,
     async check({ username, password }) {
-      const name = normalizeLogin(username, config.auth.username_map);
+      // decided on the name the policy will see (mapped and prefixed), so the two cannot disagree;
+      // the claims carry what was typed, normalised once, by the policy
+      const name = finalName(config.auth, entry, username);
       if (!name || !password) return null;
-      if (listed(config.auth.admin_users ?? ['admin'], name)) return (await adminPasswordMatches(config, password)) ? { name, admin: true } : null;
+      if (listed(config.auth.admin_users ?? ['admin'], name)) return (await adminPasswordMatches(config, password)) ? { name: username, admin: true } : null;
       const shared = config.auth.shared_password;
-      return shared && sameSecret(password, shared) ? { name } : null;
+      return shared && sameSecret(password, shared) ? { name: username } : null;
     },
   };
 }
