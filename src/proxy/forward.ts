@@ -40,6 +40,11 @@ export interface Upstream {
   protocol: 'http:' | 'https:';
   host: string;
   port: number;
+  /**
+   * Check an https upstream's certificate. User containers answer with whatever certificate the
+   * image has (unchecked, as configurable-http-proxy does); a service may be another machine, so its is checked.
+   */
+  verifyTls?: boolean;
 }
 
 export interface ForwardHooks<T extends Upstream> {
@@ -52,11 +57,13 @@ export interface ForwardHooks<T extends Upstream> {
 export class Forwarder<T extends Upstream> {
   private readonly http: HttpAgent;
   private readonly https: HttpsAgent;
+  private readonly httpsVerified: HttpsAgent;
 
   constructor(private readonly hooks: ForwardHooks<T>, opts: { maxSocketsPerTarget?: number } = {}) {
     const agentOpts = { keepAlive: true, maxSockets: opts.maxSocketsPerTarget ?? 256, maxFreeSockets: 64, scheduling: 'lifo' as const };
     this.http = new HttpAgent(agentOpts);
     this.https = new HttpsAgent({ ...agentOpts, rejectUnauthorized: false });
+    this.httpsVerified = new HttpsAgent({ ...agentOpts, rejectUnauthorized: true });
   }
 
   forward(req: http.IncomingMessage, res: http.ServerResponse, route: T) {
@@ -67,13 +74,14 @@ export class Forwarder<T extends Upstream> {
   close() {
     this.http.destroy();
     this.https.destroy();
+    this.httpsVerified.destroy();
   }
 
   private send(req: http.IncomingMessage, res: http.ServerResponse, route: T, headers: string[], hasBody: boolean, mayRetry: boolean) {
     const isHttps = route.protocol === 'https:';
     const up = (isHttps ? https : http).request({
       host: route.host, port: route.port, method: req.method, path: req.url, headers, setHost: false,
-      agent: isHttps ? this.https : this.http,
+      agent: isHttps ? (route.verifyTls ? this.httpsVerified : this.https) : this.http,
     });
     let responded = false;
 

@@ -4,6 +4,11 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import https from 'node:https';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -149,6 +154,28 @@ describe('proxy: /services/<name>/', () => {
     const status = await new Promise<number>((resolve) => ws.once('unexpected-response', (_q, r) => resolve(r.statusCode!)));
     assert.equal(status, 503);
     reconfigure([{ name: 'whoami', url: url.whoami! }]);
+  });
+  test('an https service is reached only with a certificate Node trusts: a self-signed one is refused (503), HTTP and WebSocket', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-svc-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir, stdio: 'ignore' });
+    const tlsServer = https.createServer({ key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) }, (_req, res) => res.end('secret page'));
+    let reached = 0;
+    tlsServer.on('secureConnection', () => { reached++; });
+    const tlsPort = await listen(tlsServer as unknown as http.Server);
+    try {
+      reconfigure([{ name: 'remote', url: `https://127.0.0.1:${tlsPort}` }]);
+      const res = await request('/services/remote/');
+      assert.equal(res.status, 503);
+      assert.doesNotMatch(res.body, /secret page/);
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/services/remote/ws`);
+      assert.equal(await new Promise<number>((resolve) => ws.once('unexpected-response', (_q, r) => resolve(r.statusCode!))), 503);
+      assert.equal(reached, 0, 'no TLS session was ever completed with the untrusted server');
+    } finally {
+      tlsServer.closeAllConnections();
+      await new Promise((r) => tlsServer.close(r));
+      rmSync(dir, { recursive: true, force: true });
+      reconfigure([{ name: 'whoami', url: url.whoami! }]);
+    }
   });
 });
 

@@ -28,7 +28,7 @@ export class ServiceRoutes {
     const next = new Map<string, ServiceRoute>();
     for (const s of config.services) {
       const t = s.url ? parseTarget(s.url) : undefined;
-      if (t) next.set(s.name, { ...t, service: s.name, target: s.url! });
+      if (t) next.set(s.name, { ...t, service: s.name, target: s.url!, verifyTls: true });
     }
     this.routes = next;
   }

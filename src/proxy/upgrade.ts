@@ -21,7 +21,7 @@ export function rawStatus(status: number, text: string): string {
 
 export function tunnel<T extends Upstream>(req: IncomingMessage, client: Duplex, head: Buffer, route: T, hooks: UpgradeHooks<T>) {
   const opts = { host: route.host, port: route.port };
-  const up = connectTimeout(route.protocol === 'https:' ? tls.connect({ ...opts, servername: net.isIP(route.host) ? undefined : route.host, rejectUnauthorized: false }) : net.connect(opts));
+  const up = connectTimeout(route.protocol === 'https:' ? tls.connect({ ...opts, servername: net.isIP(route.host) ? undefined : route.host, rejectUnauthorized: route.verifyTls === true }) : net.connect(opts));
   const { headers } = requestHeaders(req, true);
   let lines = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
   for (let i = 0; i < headers.length; i += 2) lines += `${headers[i]}: ${headers[i + 1]}\r\n`;
