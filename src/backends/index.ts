@@ -5,10 +5,11 @@ import type { Backend } from './types.ts';
 import { DockerBackend } from './docker/index.ts';
 import { FakeBackend } from './fake/index.ts';
 
-export function createBackend(config: Config, log: Logger): Backend {
-  switch (config.backend) {
+/** `configOf` gives the config in force (it changes at a reload); the backend reads it at each use. */
+export function createBackend(configOf: () => Config, log: Logger): Backend {
+  switch (configOf().backend) {
     case 'docker':
-      return new DockerBackend(config, log);
+      return new DockerBackend(configOf, log);
     case 'fake':
       return new FakeBackend();
   }

@@ -23,10 +23,11 @@ export interface Runtime {
 export async function createRuntime(opts: { configFile?: string | undefined }): Promise<Runtime> {
   const { config, source } = loadConfig({ file: opts.configFile });
   const log = createLogger(config.hub.log_level);
-  const backend = createBackend(config, log);
+  let ctx: AppContext | undefined;
+  const backend = createBackend(() => ctx?.config ?? config, log);
   const reach = await backend.init({ port: config.hub.port, connectUrl: config.hub.hub_connect_url });
   const db = await openDb(dbUrl(config), { authToken: config.hub.db_auth_token });
-  const ctx: AppContext = { config, db, backend, clock: systemClock, log, events: new EventEmitter(), hubUrl: reach.hubUrl, instanceId: newInstanceId() };
+  ctx = { config, db, backend, clock: systemClock, log, events: new EventEmitter(), hubUrl: reach.hubUrl, instanceId: newInstanceId() };
   ctx.events.setMaxListeners(0); // one listener per open progress stream
   return {
     ctx, reach, source, configFile: opts.configFile,

@@ -171,6 +171,21 @@ describe('docker backend: docker-specific', () => {
     assert.deepEqual((await never.list()).filter((l) => l.user === u), []);
   });
 
+  test('a reload reaches the next spawn (pull_policy), while name_prefix, which names and finds Berth\'s objects, waits for a restart', async () => {
+    let live = testConfig();
+    const reloading = new DockerBackend(() => live, silentLogger);
+    await reloading.init({ port: 8000 });
+    const u = user();
+    const { ref } = await reloading.start(tinySpec(u), noProgress);
+    // a registry on a closed loopback port: with if-not-present a pull is tried (and fails), with never it is not
+    const image = `127.0.0.1:${await closedPort()}/berthtest/none:${RUN}`;
+    await assert.rejects(reloading.start(tinySpec(user(), { image }), noProgress), /could not be pulled/);
+    live = testConfig({ pull_policy: 'never', name_prefix: `${PREFIX}-renamed` });
+    await assert.rejects(reloading.start(tinySpec(user(), { image }), noProgress), (e: unknown) => e instanceof SpawnError && /pull_policy is never/.test(e.message));
+    assert.ok((await reloading.list()).some((l) => l.user === u), 'still finds the servers it started under the old prefix');
+    await reloading.stop(ref);
+  });
+
   test('a pull that fails (registry on a closed loopback port): SpawnError image, with progress reported first', async () => {
     const image = `127.0.0.1:${await closedPort()}/berthtest/none:${RUN}`;
     const seen: string[] = [];

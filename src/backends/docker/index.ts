@@ -22,8 +22,31 @@ export class DockerBackend implements Backend {
   readonly port: DockerPort;
   private reach: Reach | undefined;
 
-  constructor(private readonly config: Config, private readonly log: Logger) {
-    this.port = new DockerPort({ host: config.docker.host, log });
+  private readonly started: Config;
+  private merged: { live: Config; config: Config } | undefined;
+
+  /**
+   * `configOf` is read at every use, so a reload (SIGHUP) reaches the next spawn: pull policy, home
+   * volume and directory, labels… What names Berth's objects and how they reach the hub — the
+   * engine address, name_prefix (the instance label every lookup filters by) and the network — stay
+   * as they were at start: changing them needs a restart (serve.ts says so at reload).
+   */
+  private readonly configOf: () => Config;
+
+  constructor(config: Config | (() => Config), private readonly log: Logger) {
+    this.configOf = typeof config === 'function' ? config : () => config;
+    this.started = this.configOf();
+    this.port = new DockerPort({ host: this.started.docker.host, log });
+  }
+
+  private get config(): Config {
+    const live = this.configOf();
+    if (live === this.started) return live;
+    if (this.merged?.live !== live) {
+      const { host, name_prefix, network } = this.started.docker;
+      this.merged = { live, config: { ...live, docker: { ...live.docker, host, name_prefix, network } } };
+    }
+    return this.merged.config;
   }
 
   async init(hub: { port: number; connectUrl?: string | undefined }): Promise<HubReach> {
