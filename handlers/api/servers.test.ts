@@ -9,6 +9,7 @@ import type { FakeBackend } from '../../src/backends/fake/index.ts';
 import { findToken } from '../../src/auth/identity.ts';
 import { waitForServer } from '../../src/services/servers/wait.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
+import { until } from '../../test/helpers/until.ts';
 
 type T = Awaited<ReturnType<typeof buildTestApp>>;
 const fake = (t: T) => t.backend as FakeBackend;
@@ -149,8 +150,18 @@ describe('POST /users/:name/server', () => {
 });
 
 describe('named servers', () => {
-  test('400 "Named servers are not enabled." for POST and DELETE when disabled', async () => {
+  test('named servers are on by default, at most 5 per user besides the default one (JupyterHub\'s message)', async () => {
     const { t, token } = await setup();
+    for (let i = 1; i <= 5; i++) assert.equal((await t.request(`/hub/api/users/alice/servers/s${i}`, { method: 'POST', token })).status, 201);
+    await expectError(await t.request('/hub/api/users/alice/servers/s6', { method: 'POST', token }), 400, 'User alice already has the maximum of 5 named servers.  One must be deleted before a new server can be created');
+    // deleting one (remove: true) makes room
+    assert.equal((await t.request('/hub/api/users/alice/servers/s1', { method: 'DELETE', token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ remove: true }) })).status < 300, true);
+    await until('s1 removed', async () => !(await serverRow(t, (await t.db.query.users.findFirst())!.id, 's1')));
+    assert.equal((await t.request('/hub/api/users/alice/servers/s6', { method: 'POST', token })).status, 201);
+  });
+
+  test('400 "Named servers are not enabled." for POST and DELETE when disabled', async () => {
+    const { t, token } = await setup({ hub: { allow_named_servers: false } });
     await expectError(await t.request('/hub/api/users/alice/servers/srv1', { method: 'POST', token }), 400, 'Named servers are not enabled.');
     await expectError(await t.request('/hub/api/users/alice/servers/srv1', { method: 'DELETE', token }), 400, 'Named servers are not enabled.');
   });

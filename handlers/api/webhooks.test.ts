@@ -137,7 +137,7 @@ describe('POST /hub/api/webhooks/spawn', () => {
     const on = await setup({ hub: { allow_named_servers: true } });
     assert.equal((await post(on, { action: 'start', users: ['alice'], server: 'gpu' })).status, 202);
     assert.equal((await untilSettled(on.t, 'alice', 'gpu')).state, 'running');
-    const off = await setup();
+    const off = await setup({ hub: { allow_named_servers: false } });
     await expectError(await post(off, { action: 'start', users: ['alice'], server: 'gpu' }), 400, /^Named servers are not enabled\.$/);
     await nothingStarted(off.t);
   });

@@ -42,10 +42,13 @@ export const hubSchema = z
     /** Spawns run at most this many at once; the rest wait in a visible queue (not HTTP 429). */
     concurrent_spawn_limit: z.number().int().positive().default(20),
     shutdown_on_logout: z.boolean().default(false),
-    /** JupyterHub.allow_named_servers: `/users/:name/servers/:server` routes (off, as in JupyterHub). */
-    allow_named_servers: z.boolean().default(false),
-    /** JupyterHub.named_server_limit_per_user: 0 means unlimited. */
-    named_server_limit_per_user: z.number().int().min(0).default(0),
+    /**
+     * JupyterHub.allow_named_servers: `/users/:name/servers/:server` routes. On by default (JupyterHub's
+     * is off): each named server is its own container with its own home volume.
+     */
+    allow_named_servers: z.boolean().default(true),
+    /** JupyterHub.named_server_limit_per_user: named servers a user may have besides the default one; 0 means unlimited. */
+    named_server_limit_per_user: z.number().int().min(0).default(5),
     /** A URL the containers use to reach the hub API (JupyterHub.hub_connect_url). Worked out when unset. */
     hub_connect_url: z.string().url().optional(),
     /** JupyterHub.hub_ip / hub_port: where `berth api` listens when it runs apart from the proxy. */
