@@ -14,6 +14,11 @@ interface Layer {
  * Tracks a pull: each layer counts download as 80 % and extraction as 20 % of its share, layers
  * weigh by compressed size (an unknown size counts as the average known one), and the percentage
  * never goes backwards (a new large layer showing up must not make the bar jump back).
+ *
+ * Layers the host already has ("Already exists") are no part of the work and are left out: the
+ * engine reports them first, one event per layer, before it announces the layers to fetch, so
+ * counting them as done made the first such event read 100 % — and the bar stay there for the
+ * whole pull of any image built on a base the host has (nearly every update).
  */
 export class PullProgress {
   private readonly layers = new Map<string, Layer>();
@@ -24,7 +29,9 @@ export class PullProgress {
     const id = ev.id;
     const status = ev.status ?? '';
     // Events without a layer id ("Pulling from x", "Digest: ...", "Status: ...") carry no progress.
-    if (id && !status.startsWith('Pulling from')) {
+    if (status === 'Already exists') {
+      if (id) this.layers.delete(id);
+    } else if (id && !status.startsWith('Pulling from')) {
       const layer = this.layers.get(id) ?? { downloaded: 0, extracted: 0, done: false };
       this.layers.set(id, layer);
       const { current, total } = ev.progressDetail ?? {};
@@ -37,7 +44,7 @@ export class PullProgress {
       } else if (status === 'Extracting') {
         layer.downloaded = 1;
         if (frac != null) layer.extracted = frac;
-      } else if (status === 'Pull complete' || status === 'Already exists') {
+      } else if (status === 'Pull complete') {
         layer.done = true;
       }
     }
