@@ -79,7 +79,7 @@ function wtf8(s: string): number[] {
   return out;
 }
 
-/** Inverse of wtf8 (for the unescape functions). */
+/** Inverse of wtf8 (for the unescape functions; malformed input gives U+FFFD, never a throw). */
 function fromWtf8(bytes: number[]): string {
   let out = '';
   for (let i = 0; i < bytes.length; ) {
@@ -87,7 +87,7 @@ function fromWtf8(bytes: number[]): string {
     const n = b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
     let cp = n === 1 ? b : b & (0xff >> (n + 1));
     for (let k = 1; k < n; k++) cp = (cp << 6) | (bytes[i + k]! & 63);
-    out += String.fromCodePoint(cp);
+    out += Number.isInteger(cp) && cp >= 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : '\ufffd'; // malformed input: diagnostics only
     i += n;
   }
   return out;
