@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
-  DNS_LABEL, VOLUME_NAME, containerName, dnsLabel, escapeDnsLabel, escapeDockerName, homeVolumeName, unescapeDnsLabel, unescapeDockerName,
+  DNS_LABEL, VOLUME_NAME, containerName, containerNameBeforeLimits, dnsLabel, escapeDnsLabel, escapeDockerName, homeVolumeName, unescapeDnsLabel, unescapeDockerName,
 } from './names.ts';
 
 const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -73,7 +73,12 @@ const PINNED_VOLUMES: [string, string][] = [
 ];
 
 test('names within their limits are exactly what earlier versions made', () => {
-  for (const [u, s, want] of PINNED_CONTAINERS) assert.equal(containerName('jupyter', u, s), want);
+  for (const [u, s, want] of PINNED_CONTAINERS) {
+    assert.equal(containerName('jupyter', u, s), want);
+    assert.equal(containerNameBeforeLimits('jupyter', u, s), want);
+  }
+  // The name an overlong one had before: what a stopped container from an earlier version is called.
+  assert.equal(containerNameBeforeLimits('jupyter', 'x'.repeat(55), 'gpu-1'), `jupyter-${'x'.repeat(55)}--gpu_2d1`);
   for (const [u, want] of PINNED_VOLUMES) assert.equal(homeVolumeName('jupyter-{username}', u), want);
 });
 

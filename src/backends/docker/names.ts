@@ -130,8 +130,17 @@ export function unescapeDockerName(s: string): string {
  * Throws when the prefix leaves no room (a prefix of more than 34 characters).
  */
 export function containerName(prefix: string, user: string, serverName: string): string {
-  const rest = `${escapeDockerName(user)}${serverName ? `--${escapeDockerName(serverName)}` : ''}`;
+  const rest = containerNameBeforeLimits(prefix, user, serverName).slice(prefix.length + 1);
   return `${prefix}-${fit(rest, CONTAINER_NAME_MAX - prefix.length - 1, `container name prefix "${prefix}"`)}`;
+}
+
+/**
+ * The container name earlier versions gave (no length limit). It differs from containerName only
+ * when that one is shortened, i.e. past 63 characters; a stopped container of that name may still
+ * exist from before the upgrade, so whoever removes a server's previous container should try both.
+ */
+export function containerNameBeforeLimits(prefix: string, user: string, serverName: string): string {
+  return `${prefix}-${escapeDockerName(user)}${serverName ? `--${escapeDockerName(serverName)}` : ''}`;
 }
 
 /**
