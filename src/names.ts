@@ -33,14 +33,18 @@ export const progressUrl = (baseUrl: string, user: string, server: string) =>
  */
 export const normalizeUserName = (name: string) => name.toLowerCase();
 
+/** Half of a UTF-16 surrogate pair without its other half (not text; encodeURIComponent throws on it). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /**
  * User names Berth accepts. JupyterHub normalises to lower case; we refuse what could break a path,
  * a header or a container name instead of silently rewriting it.
  */
 export function validUserName(name: string): boolean {
-  return name.length > 0 && name.length <= 255 && !/[\s/\\\x00-\x1f\x7f]/.test(name) && name !== '.' && name !== '..';
+  // a lone surrogate would break escapePath and the OAuth client id at spawn
+  return name.length > 0 && name.length <= 255 && !LONE_SURROGATE.test(name) && !/[\s/\\\x00-\x1f\x7f]/.test(name) && name !== '.' && name !== '..';
 }
 
 export function validServerName(name: string): boolean {
-  return name.length <= 255 && !/[\s/\\\x00-\x1f\x7f]/.test(name);
+  return name.length <= 255 && !LONE_SURROGATE.test(name) && !/[\s/\\\x00-\x1f\x7f]/.test(name);
 }

@@ -270,3 +270,11 @@ test('the pinned names of ordinary users are what earlier versions made', () => 
   assert.equal(oauthClientId('alice', ''), 'jupyterhub-user-alice');
   assert.equal(oauthClientId('a@b.c', 'srv1'), 'jupyterhub-user-a%40b.c-srv1');
 });
+
+test('names with a lone surrogate are refused at the door (they would break escapePath and the OAuth client id at spawn)', () => {
+  for (const bad of ['\ud800', 'a\udc00b', 'x\ud83d']) {
+    assert.equal(validUserName(bad), false, JSON.stringify(bad));
+    assert.equal(validServerName(bad), false, JSON.stringify(bad));
+  }
+  assert.equal(validUserName('a😀'), true);
+});
