@@ -17,12 +17,58 @@ export interface ServerSpec {
   env: Record<string, string>;
   /** Port the server listens on inside its container. */
   port: number;
+  /** Bytes: a hard limit (Spawner.mem_limit). */
   memLimit?: number | undefined;
+  /** CPUs: a hard limit (Spawner.cpu_limit). */
   cpuLimit?: number | undefined;
-  /** berth.* labels identifying the owner; backends add berth.managed-by themselves. */
+  /** Bytes: Spawner.mem_guarantee (Docker: a soft limit, MemoryReservation). */
+  memGuarantee?: number | undefined;
+  /** CPUs: Spawner.cpu_guarantee (Docker: a relative weight, CpuShares = 1024 × this). */
+  cpuGuarantee?: number | undefined;
+  /**
+   * What the server mounts, home first, names and paths already templated. buildServerSpec always
+   * sets it. Undefined marks a hand-built "bare" spec (tests, tools): the docker backend then mounts
+   * the home volume and adds docker.extra_labels as it did before specs carried them.
+   */
+  mounts?: ServerMount[] | undefined;
+  /** Devices (GPUs) the server asks for, in Docker's DeviceRequests terms. */
+  deviceRequests?: DeviceRequest[] | undefined;
+  /** Docker HostConfig keys added as given (docker.extra_host_config, already checked against Berth's own). */
+  extraHostConfig?: Record<string, unknown> | undefined;
+  /** Run inside the server once it has started, before the readiness check; its failure is logged, never fatal. */
+  postStartCmd?: string[] | undefined;
+  /**
+   * Labels identifying the owner (berth.user, berth.server, berth.config-hash) and the admin's
+   * docker.extra_labels; backends add berth.managed-by and berth.instance themselves, and their
+   * berth.* keys always win.
+   */
   labels: Record<string, string>;
   /** Hash of the settings that shaped this server: a stopped server with another hash is replaced. */
   configHash: string;
+}
+
+/** One mount of a server. */
+export interface ServerMount {
+  /** volume: a named volume; bind: a host path (absolute). */
+  type: 'volume' | 'bind';
+  source: string;
+  /** Absolute path inside the server. */
+  target: string;
+  readOnly?: boolean | undefined;
+  /**
+   * The user's home volume: the backend creates it (owned by the image's user, labelled as Berth's,
+   * so prune can find it). Other volumes are the admin's: the engine creates a missing one unlabelled.
+   */
+  home?: boolean | undefined;
+}
+
+/** A device request (Docker's `--gpus`): count (-1 is all) or deviceIds, and capabilities (any one list, each whole). */
+export interface DeviceRequest {
+  driver?: string | undefined;
+  count?: number | undefined;
+  deviceIds?: string[] | undefined;
+  capabilities: string[][];
+  options?: Record<string, string> | undefined;
 }
 
 export interface StartResult {

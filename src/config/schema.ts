@@ -189,8 +189,28 @@ export const spawnerSchema = z
     default_url: z.string().optional(),
     /** Spawner.environment: added last, overrides everything. */
     environment: z.record(z.string(), z.string()).default({}),
+    /** Spawner.mem_limit: the container's hard memory limit (HostConfig.Memory). */
     mem_limit: byteSize.optional(),
+    /**
+     * Spawner.mem_guarantee: HostConfig.MemoryReservation, a soft limit the kernel reclaims the
+     * container down to under memory pressure (not a reservation that stops overcommit).
+     */
+    mem_guarantee: byteSize.optional(),
+    /** Spawner.cpu_limit: CPUs the container may use (HostConfig.NanoCpus). */
     cpu_limit: z.number().positive().optional(),
+    /**
+     * Spawner.cpu_guarantee: plain Docker has no CPU reservation, so this is a relative weight,
+     * HostConfig.CpuShares = 1024 × cpu_guarantee, that only matters while the CPUs are contended. A
+     * container without it weighs 1024 (as if guaranteed 1 CPU): set it for every server or for none.
+     * (DockerSpawner sets nothing for it; SwarmSpawner reserves.)
+     */
+    cpu_guarantee: z.number().positive().optional(),
+    /**
+     * DockerSpawner.post_start_cmd: run in the container (docker exec) once it has started, before the
+     * readiness check. A string runs with /bin/sh -c, a list as is. Its failure is logged with its
+     * output and does not fail the spawn.
+     */
+    post_start_cmd: z.union([z.string().min(1), z.array(z.string()).min(1)]).optional(),
     /** Spawner.http_timeout: how long the server may take to answer HTTP after starting. */
     http_timeout: seconds.default(30),
     /** Spawner.start_timeout: pull + create + start. */
@@ -198,7 +218,83 @@ export const spawnerSchema = z
     /** Spawner.oauth_client_allowed_scopes. */
     oauth_client_allowed_scopes: z.array(z.string()).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    // The engine refuses a reservation above the limit; say so at start-up, not at the first spawn.
+    const bytes = (v: string | number) => (typeof v === 'number' ? v : sizeInBytes(v));
+    if (s.mem_guarantee !== undefined && s.mem_limit !== undefined && bytes(s.mem_guarantee) > bytes(s.mem_limit)) {
+      ctx.addIssue({ code: 'custom', path: ['mem_guarantee'], message: 'must not be more than mem_limit' });
+    }
+    if (s.cpu_guarantee !== undefined && s.cpu_limit !== undefined && s.cpu_guarantee > s.cpu_limit) {
+      ctx.addIssue({ code: 'custom', path: ['cpu_guarantee'], message: 'must not be more than cpu_limit' });
+    }
+  });
+
+/** A byteSize string in bytes (powers of 1024), as src/spawn/spec.ts parseByteSize reads it. */
+function sizeInBytes(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)/.exec(v.trim());
+  return m ? Number(m[1]) * 1024 ** ' kmgt'.indexOf((m[2] || ' ').toLowerCase()) : NaN;
+}
+
+/** A volume name template: Docker's charset once `{username}` / `{servername}` are replaced (they expand to [a-z0-9_]). */
+const PLACEHOLDER = /\{(username|servername)\}/g;
+function volumeTemplateProblem(t: string): string | undefined {
+  if (!/^[a-zA-Z0-9]/.test(t)) return 'must start with a letter or digit (an escaped name may start with _, which Docker refuses)';
+  if (!/^[a-zA-Z0-9_.-]*$/.test(t.replace(PLACEHOLDER, 'a'))) return 'only letters, digits, _ . - and {username} / {servername}';
+  // Escaped names hold no '-' or '.': one of those between two placeholders keeps the names apart.
+  const between = t.split(PLACEHOLDER).filter((_, i) => i % 2 === 0).slice(1, -1);
+  if (between.some((lit) => !/[-.]/.test(lit))) return 'put a - or . between {username} and {servername}, or two users could share a volume';
+  return undefined;
+}
+
+/**
+ * HostConfig keys docker.extra_host_config may not set: Berth's own (mounts, networking, limits…),
+ * each with where to set it instead. Compared without case: the engine reads JSON keys that way.
+ */
+const BERTH_HOST_CONFIG: Record<string, string> = {
+  mounts: 'docker.home_volume / docker.volumes', binds: 'docker.volumes', volumesfrom: 'docker.volumes',
+  networkmode: 'docker.network', portbindings: 'nothing: Berth publishes the server port itself', publishallports: 'nothing: Berth publishes the server port itself',
+  extrahosts: 'nothing: host.docker.internal is how servers reach the hub', links: 'docker.network',
+  restartpolicy: 'nothing: a server that exits is reported as stopped, never restarted behind Berth', autoremove: 'nothing: Berth removes containers itself (and reads their last log lines first)',
+  memory: 'spawner.mem_limit', memoryreservation: 'spawner.mem_guarantee', nanocpus: 'spawner.cpu_limit', cpushares: 'spawner.cpu_guarantee',
+  cpuquota: 'spawner.cpu_limit (Berth sets NanoCpus, which the engine refuses beside a quota)', cpuperiod: 'spawner.cpu_limit (Berth sets NanoCpus, which the engine refuses beside a period)',
+  devicerequests: 'docker.device_requests',
+};
+
+const mountSchema = z
+  .object({
+    /** A volume name, or for a bind an absolute host path; `{username}` / `{servername}` templated (escaped as in container names). */
+    source: z.string().min(1),
+    /** Where it appears in the container. */
+    target: z.string().startsWith('/'),
+    read_only: z.boolean().default(false),
+    /** volume: a named volume (the engine creates a missing one; Berth never labels or removes it); bind: a host path that must exist. */
+    type: z.enum(['volume', 'bind']).default('volume'),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.type === 'bind' && !m.source.startsWith('/')) ctx.addIssue({ code: 'custom', path: ['source'], message: 'a bind source must be an absolute host path' });
+    const problem = m.type === 'volume' ? volumeTemplateProblem(m.source) : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', path: ['source'], message: `a volume name ${problem}` });
+  });
+
+/** Docker's DeviceRequests (`docker run --gpus`), in snake_case. */
+const deviceRequestSchema = z
+  .object({
+    /** e.g. "nvidia"; unset lets the engine pick by capabilities. */
+    driver: z.string().optional(),
+    /** How many devices; "all" (or -1) is every one (`--gpus all`). */
+    count: z.union([z.number().int().min(-1), z.literal('all')]).optional(),
+    /** Which devices (`--gpus device=0,1`); not with count. */
+    device_ids: z.array(z.string().min(1)).min(1).optional(),
+    /** Any one of these lists, each satisfied whole: [["gpu"]] for GPUs. */
+    capabilities: z.array(z.array(z.string().min(1)).min(1)).min(1).default([['gpu']]),
+    options: z.record(z.string(), z.string()).optional(),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    if ((d.count === undefined) === (d.device_ids === undefined)) ctx.addIssue({ code: 'custom', path: ['count'], message: 'set either count or device_ids (the engine takes one of them)' });
+  });
 
 export const dockerSchema = z
   .object({
@@ -208,15 +304,56 @@ export const dockerSchema = z
     pull_policy: z.enum(['if-not-present', 'always', 'never']).default('if-not-present'),
     /** DockerSpawner.network_name: a user network the containers join. When Berth itself runs on it, they reach each other by name. */
     network: z.string().optional(),
-    /** Named home volume, `{username}` templated (DockerSpawner's volumes={'jupyterhub-user-{username}': ...}). */
-    home_volume: z.string().default('jupyter-{username}'),
+    /**
+     * Named home volume (DockerSpawner's volumes={'jupyterhub-user-{username}': ...}): `{username}`
+     * and `{servername}` templated, both escaped as in container names. A named server's volume
+     * without `{servername}` in the template gets `--<escaped server name>` appended, so every
+     * named server has its own volume and the default server keeps `jupyter-<user>`.
+     */
+    home_volume: z.string().default('jupyter-{username}').superRefine((t, ctx) => {
+      if (!t.includes('{username}')) ctx.addIssue({ code: 'custom', message: 'must contain {username}: without it every user shares one home' });
+      const problem = volumeTemplateProblem(t);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
     /** DockerSpawner.notebook_dir / where the volume is mounted: the image's home. */
     home_dir: z.string().startsWith('/').default('/home/jovyan'),
     /** DockerSpawner.name_template prefix. */
     name_prefix: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/).default('jupyter'),
+    /** Labels on every server container and home volume (Berth's own berth.* keys always win). */
     extra_labels: z.record(z.string(), z.string()).default({}),
+    /** DockerSpawner.volumes / read_only_volumes / mounts: more mounts for every server, after the home volume. */
+    volumes: z.array(mountSchema).default([]),
+    /**
+     * DockerSpawner.extra_host_config: Docker Engine API HostConfig keys (CapAdd, ShmSize, Ulimits…),
+     * added to the container's HostConfig as given (not templated). Keys Berth sets itself are refused
+     * with where to set them instead; Privileged only with allow_privileged.
+     */
+    extra_host_config: z.record(z.string(), z.unknown()).default({}),
+    /** Lets extra_host_config set Privileged: true (a privileged container is root on the host). */
+    allow_privileged: z.boolean().default(false),
+    /** GPUs and other devices for every server: Docker's DeviceRequests (`--gpus`). */
+    device_requests: z.array(deviceRequestSchema).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((d, ctx) => {
+    for (const key of Object.keys(d.extra_host_config)) {
+      const path = ['extra_host_config', key];
+      if (!/^[A-Z][A-Za-z0-9]*$/.test(key)) {
+        ctx.addIssue({ code: 'custom', path, message: 'a Docker Engine API HostConfig key in PascalCase, e.g. ShmSize (not docker-py\'s shm_size)' });
+      } else if (BERTH_HOST_CONFIG[key.toLowerCase()]) {
+        ctx.addIssue({ code: 'custom', path, message: `Berth sets ${key} itself: use ${BERTH_HOST_CONFIG[key.toLowerCase()]}` });
+      } else if (key.toLowerCase() === 'privileged' && d.extra_host_config[key] !== false && !d.allow_privileged) {
+        ctx.addIssue({ code: 'custom', path, message: 'a privileged container is root on the host: set docker.allow_privileged: true to mean it' });
+      }
+    }
+    const targets = new Map<string, string>([[d.home_dir.replace(/\/+$/, '') || '/', 'docker.home_dir']]);
+    d.volumes.forEach((v, i) => {
+      const t = v.target.replace(/\/+$/, '') || '/';
+      const other = targets.get(t);
+      if (other) ctx.addIssue({ code: 'custom', path: ['volumes', i, 'target'], message: `${v.target} is already mounted by ${other}` });
+      targets.set(t, `docker.volumes[${i}]`);
+    });
+  });
 
 /** Idle culling, as jupyterhub-idle-culler does it (each key names the culler flag it replaces). */
 export const cullSchema = z

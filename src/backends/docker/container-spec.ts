@@ -1,8 +1,11 @@
-// What a server's container looks like to the engine: labels, env, command, limits, the home volume
-// and networking. Pure functions, so the shape is unit-tested without an engine.
+// What a server's container looks like to the engine, from its spec: labels, env, command, limits and
+// guarantees, mounts, devices, extra host config, and networking. Pure functions, so the shape is
+// unit-tested without an engine. The only config read here is what names and finds Berth's objects
+// (name_prefix) and, for a hand-built bare spec, what buildServerSpec would have put in it.
 import type Docker from 'dockerode';
 import type { Config } from '../../config/schema.ts';
-import type { ServerSpec } from '../types.ts';
+import type { DeviceRequest, ServerMount, ServerSpec } from '../types.ts';
+import { homeVolumeName } from './names.ts';
 import type { Networking } from './reach.ts';
 
 export const LABELS = {
@@ -57,9 +60,13 @@ export function networkHostConfig(networking: Networking): Pick<Docker.HostConfi
   return { NetworkMode: networking.network ?? 'bridge', ExtraHosts: [`host.docker.internal:${networking.hubAddress ?? 'host-gateway'}`] };
 }
 
+/**
+ * The container's labels: the spec's (extra_labels included by buildServerSpec), then Berth's own,
+ * which always win. A bare spec gets docker.extra_labels underneath, as before specs carried them.
+ */
 export function containerLabels(config: Config, spec: ServerSpec): Record<string, string> {
   return {
-    ...config.docker.extra_labels,
+    ...(spec.mounts ? {} : config.docker.extra_labels),
     ...spec.labels,
     [LABELS.managedBy]: MANAGED_BY,
     [LABELS.instance]: config.docker.name_prefix,
@@ -67,6 +74,36 @@ export function containerLabels(config: Config, spec: ServerSpec): Record<string
     [LABELS.server]: spec.serverName,
     [LABELS.configHash]: spec.configHash,
     [LABELS.port]: String(spec.port),
+  };
+}
+
+/**
+ * The spec's mounts; a bare spec (no mounts) gets the home volume from docker.home_volume by user
+ * alone, at docker.home_dir — what start() did before specs carried mounts.
+ */
+export function specMounts(config: Config, spec: ServerSpec): ServerMount[] {
+  return spec.mounts ?? [{ type: 'volume', source: homeVolumeName(config.docker.home_volume, spec.user), target: config.docker.home_dir, home: true }];
+}
+
+/** The labels a home volume is created with: the spec's (less the hash, which is the container's), then Berth's own. */
+export function homeVolumeLabels(config: Config, spec: ServerSpec): Record<string, string> {
+  if (!spec.mounts) return volumeLabels(config, spec.user);
+  const { [LABELS.configHash]: _hash, ...labels } = spec.labels;
+  return { ...labels, [LABELS.managedBy]: MANAGED_BY, [LABELS.instance]: config.docker.name_prefix, [LABELS.user]: spec.user, [LABELS.server]: spec.serverName };
+}
+
+function engineMount(m: ServerMount): Docker.MountSettings {
+  return { Type: m.type, Source: m.source, Target: m.target, ...(m.readOnly ? { ReadOnly: true } : {}) };
+}
+
+/** Docker's DeviceRequests shape. */
+export function engineDeviceRequest(d: DeviceRequest): Docker.DeviceRequest {
+  return {
+    Driver: d.driver ?? '',
+    Count: d.count ?? 0,
+    ...(d.deviceIds ? { DeviceIDs: d.deviceIds } : {}),
+    Capabilities: d.capabilities,
+    Options: d.options ?? {},
   };
 }
 
@@ -84,21 +121,24 @@ export function containerCreateBody(args: {
   config: Config;
   spec: ServerSpec;
   name: string;
-  volume: string;
   networking: Networking;
   imageCmd?: string[] | null | undefined;
 }): Docker.ContainerCreateOptions {
-  const { config, spec, name, volume, networking } = args;
+  const { config, spec, name, networking } = args;
   const env = { JUPYTER_IMAGE_SPEC: spec.image, ...spec.env };
   const portKey = `${spec.port}/tcp`;
   const hostMode = networking.mode === 'host';
   const cmd = containerCmd(spec, args.imageCmd);
-  const hostConfig: Docker.HostConfig = {
-    Mounts: [{ Type: 'volume', Source: volume, Target: config.docker.home_dir }],
+  const own: Docker.HostConfig = {
+    Mounts: specMounts(config, spec).map(engineMount),
     RestartPolicy: { Name: 'no' },
     ...networkHostConfig(networking),
     ...(spec.memLimit ? { Memory: spec.memLimit } : {}),
+    ...(spec.memGuarantee ? { MemoryReservation: spec.memGuarantee } : {}),
     ...(spec.cpuLimit ? { NanoCpus: Math.round(spec.cpuLimit * 1e9) } : {}),
+    // 1024 is Docker's weight of a container without shares; the kernel's minimum is 2.
+    ...(spec.cpuGuarantee ? { CpuShares: Math.max(2, Math.round(spec.cpuGuarantee * 1024)) } : {}),
+    ...(spec.deviceRequests?.length ? { DeviceRequests: spec.deviceRequests.map(engineDeviceRequest) } : {}),
     ...(hostMode
       ? {
           // Only loopback: the proxy is the one way in from outside.
@@ -106,6 +146,8 @@ export function containerCreateBody(args: {
         }
       : {}),
   };
+  // The config refuses extra keys Berth sets (src/config/schema.ts); Berth's keys go last all the same.
+  const hostConfig: Docker.HostConfig = { ...(spec.extraHostConfig as Docker.HostConfig | undefined), ...own };
   return {
     name,
     Image: spec.image,

@@ -4,9 +4,9 @@ import type { Config } from '../../config/schema.ts';
 import { ServiceError, SpawnError, throwIfCancelled } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { Backend, BackendRef, HubProbeResult, HubReach, ListedServer, ListedVolume, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
-import { LABELS, containerCreateBody, ownLabelFilter, serverUrl, volumeLabels } from './container-spec.ts';
-import { VOLUME_NAME, containerName, homeVolumeName } from './names.ts';
-import { DockerError, DockerPort } from './port.ts';
+import { LABELS, containerCreateBody, homeVolumeLabels, ownLabelFilter, serverUrl, specMounts } from './container-spec.ts';
+import { VOLUME_NAME, containerName } from './names.ts';
+import { DockerError, DockerPort, demuxLogs } from './port.ts';
 import { isStaleProbe, probeHubReach } from './probe.ts';
 import { PullProgress } from './pull-progress.ts';
 import { type Reach, workOutReach } from './reach.ts';
@@ -15,6 +15,10 @@ import { type Reach, workOutReach } from './reach.ts';
 const STOP_SECONDS = 10;
 /** Log lines kept with a failed spawn. */
 const LOG_TAIL = 50;
+/** Characters of post_start_cmd output kept in the log. */
+const POST_START_OUTPUT = 4000;
+/** post_start_cmd may run this long (the spawn's start_timeout, which cancels it, is usually shorter). */
+const POST_START_TIMEOUT_MS = 10 * 60_000;
 
 export class DockerBackend implements Backend {
   readonly kind = 'docker';
@@ -63,18 +67,20 @@ export class DockerBackend implements Backend {
 
   async start(spec: ServerSpec, progress: ProgressFn, signal?: AbortSignal): Promise<StartResult> {
     const networking = (this.reach ?? (await this.lazyInit())).networking;
-    const name = containerName(this.config.docker.name_prefix, spec.user, spec.serverName);
-    const volume = homeVolumeName(this.config.docker.home_volume, spec.user);
-    if (!VOLUME_NAME.test(volume)) throw new SpawnError('create', `Home volume name "${volume}" is not valid for Docker: check docker.home_volume`);
+    const config = this.config;
+    const name = containerName(config.docker.name_prefix, spec.user, spec.serverName);
+    const mounts = specMounts(config, spec);
+    const bad = mounts.find((m) => m.type === 'volume' && !VOLUME_NAME.test(m.source));
+    if (bad) throw new SpawnError('create', `Volume name "${bad.source}" is not valid for Docker: check docker.${bad.home ? 'home_volume' : 'volumes'}`);
     const steps = async () => {
       throwIfCancelled(signal);
       const imageCmd = await this.ensureImage(spec.image, progress, signal);
       throwIfCancelled(signal);
       await this.removePrevious(name, spec);
-      await this.ensureVolume(volume, spec.user);
+      for (const m of mounts) if (m.home) await this.ensureVolume(m.source, homeVolumeLabels(config, spec));
       throwIfCancelled(signal);
       progress(70, 'Creating container');
-      const body = containerCreateBody({ config: this.config, spec, name, volume, networking, imageCmd });
+      const body = containerCreateBody({ config, spec, name, networking, imageCmd });
       return this.port.createContainer(body);
     };
     let id: string;
@@ -94,6 +100,10 @@ export class DockerBackend implements Backend {
       }
       const url = serverUrl({ name, port: spec.port, networking, ports: info.NetworkSettings.Ports as never });
       if (!url) throw new SpawnError('start', `Container ${name} has no address for port ${spec.port}`);
+      if (spec.postStartCmd) {
+        progress(85, 'Running post_start_cmd');
+        await this.postStart(id, name, spec.postStartCmd, signal);
+      }
       progress(90, 'Container started');
       this.log.info('docker: container started', { name, id: id.slice(0, 12), url });
       return { ref: { id, name }, url };
@@ -259,9 +269,44 @@ export class DockerBackend implements Backend {
   }
 
   /** Docker copies the image's files (and their owner, e.g. jovyan 1000) into a fresh named volume on first mount. */
-  private async ensureVolume(volume: string, user: string) {
+  private async ensureVolume(volume: string, labels: Record<string, string>) {
     if (await this.port.inspectVolume(volume)) return;
-    await this.port.createVolume(volume, volumeLabels(this.config, user));
+    await this.port.createVolume(volume, labels);
+  }
+
+  /**
+   * DockerSpawner.post_start_cmd: `docker exec` once the container runs. Whatever it does — a non-zero
+   * exit, an exec the engine refuses, no such program — is logged with its output and the spawn goes
+   * on, as DockerSpawner's does; only a cancelled spawn stops here.
+   */
+  private async postStart(id: string, name: string, cmd: string[], signal?: AbortSignal): Promise<void> {
+    try {
+      const { exitCode, output } = await this.exec(id, cmd, signal);
+      const fields = { name, cmd, exitCode, output: output.slice(-POST_START_OUTPUT) };
+      if (exitCode === 0) this.log.info('docker: post_start_cmd ran', fields);
+      else this.log.warn('docker: post_start_cmd failed; the server starts anyway', fields);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      this.log.warn('docker: post_start_cmd could not run; the server starts anyway', { name, cmd, error: err instanceof DockerError ? err.detail : String(err) });
+    }
+  }
+
+  /** Runs `cmd` in the container, waits for it, returns its exit code and output (stdout and stderr). */
+  private exec(id: string, cmd: string[], signal?: AbortSignal): Promise<{ exitCode: number | null; output: string }> {
+    return this.port.call(`exec in ${id}`, async (abortSignal) => {
+      const exec = await this.port.docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, abortSignal } as never);
+      const stream = await exec.start({ hijack: true, stdin: false });
+      abortSignal.addEventListener('abort', () => stream.destroy(), { once: true });
+      const chunks: Buffer[] = [];
+      await new Promise<void>((resolve, reject) => {
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', reject);
+      });
+      const info = await exec.inspect();
+      return { exitCode: info.ExitCode ?? null, output: demuxLogs(Buffer.concat(chunks)) };
+    }, { timeoutMs: POST_START_TIMEOUT_MS, signal });
   }
 
   private unreachable(err: unknown): ServiceError {

@@ -8,6 +8,8 @@
 //   fake:exit       starts, then exits at once (poll says exited)
 // A test may set `kernels` to make the servers answer GET .../api/kernels as Jupyter does.
 // Like the docker backend, a start creates the user's home volume (`home-<user>`) once; stop keeps it.
+// What only a container has — mounts, limits and guarantees, device requests, extra host config,
+// post_start_cmd — the fake accepts and keeps in the spec it records (servers.get(id).spec), unused.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SpawnError, throwIfCancelled } from '../../errors.ts';
