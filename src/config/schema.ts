@@ -318,7 +318,7 @@ export const dockerSchema = z
     /** DockerSpawner.notebook_dir / where the volume is mounted: the image's home. */
     home_dir: z.string().startsWith('/').default('/home/jovyan'),
     /** DockerSpawner.name_template prefix. */
-    name_prefix: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/).default('jupyter'),
+    name_prefix: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/).max(30, "at most 30 characters (container names stay within DNS's 63)").default('jupyter'),
     /** Labels on every server container and home volume (Berth's own berth.* keys always win). */
     extra_labels: z.record(z.string(), z.string()).default({}),
     /** DockerSpawner.volumes / read_only_volumes / mounts: more mounts for every server, after the home volume. */

@@ -17,9 +17,9 @@ const section = (title: string) => {
 const blocks = (text: string) => [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
 const dir = mkdtempSync(join(tmpdir(), 'berth-readme-'));
 
-for (const title of ['Login', 'Services']) {
+for (const title of ['Login', 'Services', 'Servers: shape, images and names (Docker backend)']) {
   const yamls = blocks(section(title));
-  test(`README "${title}": ${yamls.length} YAML examples load as written`, () => {
+  test(`README "${title.split(':')[0]}": ${yamls.length} YAML examples load as written`, () => {
     assert.ok(yamls.length >= (title === 'Login' ? 7 : 1));
     yamls.forEach((yaml, i) => {
       const env: Record<string, string> = {};

@@ -5,7 +5,7 @@ import { ServiceError, SpawnError, throwIfCancelled } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { Backend, BackendRef, HubProbeResult, HubReach, ListedServer, ListedVolume, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
 import { LABELS, containerCreateBody, homeVolumeLabels, ownLabelFilter, serverUrl, specMounts } from './container-spec.ts';
-import { VOLUME_NAME, containerName } from './names.ts';
+import { VOLUME_NAME, containerName, containerNameBeforeLimits } from './names.ts';
 import { DockerError, DockerPort, demuxLogs } from './port.ts';
 import { isStaleProbe, probeHubReach } from './probe.ts';
 import { PullProgress } from './pull-progress.ts';
@@ -259,6 +259,12 @@ export class DockerBackend implements Backend {
    * earlier Berth) could never authenticate. Its home volume is untouched.
    */
   private async removePrevious(name: string, spec: ServerSpec) {
+    // a server whose name is over the 63-character limit may have a container from before the limit
+    const before = containerNameBeforeLimits(this.config.docker.name_prefix, spec.user, spec.serverName);
+    if (before !== name) {
+      const older = await this.port.inspectContainer(before);
+      if (older) await this.port.removeContainer(older.Id);
+    }
     const old = await this.port.inspectContainer(name);
     if (!old) return;
     const oldHash = old.Config.Labels?.[LABELS.configHash];
