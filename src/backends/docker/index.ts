@@ -74,9 +74,10 @@ export class DockerBackend implements Backend {
     if (bad) throw new SpawnError('create', `Volume name "${bad.source}" is not valid for Docker: check docker.${bad.home ? 'home_volume' : 'volumes'}`);
     const steps = async () => {
       throwIfCancelled(signal);
-      const imageCmd = await this.ensureImage(spec.image, progress, signal);
+      const image = await this.ensureImage(spec.image, progress, signal);
+      const imageCmd = image.cmd;
       throwIfCancelled(signal);
-      await this.removePrevious(name, spec);
+      await this.removePrevious(name, spec, image.id);
       for (const m of mounts) if (m.home) await this.ensureVolume(m.source, homeVolumeLabels(config, spec));
       throwIfCancelled(signal);
       progress(70, 'Creating container');
@@ -221,7 +222,8 @@ export class DockerBackend implements Backend {
   }
 
   /** Pull policy and pull with progress; returns the image's CMD (args are appended to it). */
-  private async ensureImage(image: string, progress: ProgressFn, signal?: AbortSignal): Promise<string[] | undefined> {
+  /** The image ready to run: its CMD (for args appended to it) and its id (what a re-tag changes). */
+  private async ensureImage(image: string, progress: ProgressFn, signal?: AbortSignal): Promise<{ cmd: string[] | undefined; id: string | undefined }> {
     const policy = this.config.docker.pull_policy;
     progress(5, `Checking image ${image}`);
     let info = await this.port.inspectImage(image);
@@ -230,7 +232,7 @@ export class DockerBackend implements Backend {
       info = await this.port.inspectImage(image);
     }
     if (!info) throw new SpawnError('image', `Image ${image} is not present and pull_policy is never`);
-    return info.Config?.Cmd ?? undefined;
+    return { cmd: info.Config?.Cmd ?? undefined, id: info.Id };
   }
 
   private async pull(image: string, progress: ProgressFn, signal?: AbortSignal) {
@@ -258,7 +260,7 @@ export class DockerBackend implements Backend {
    * server token, so an old container (stale image, old config hash, crashed, or left running by an
    * earlier Berth) could never authenticate. Its home volume is untouched.
    */
-  private async removePrevious(name: string, spec: ServerSpec) {
+  private async removePrevious(name: string, spec: ServerSpec, imageId: string | undefined) {
     // a server whose name is over the 63-character limit may have a container from before the limit
     const before = containerNameBeforeLimits(this.config.docker.name_prefix, spec.user, spec.serverName);
     if (before !== name) {
@@ -269,7 +271,7 @@ export class DockerBackend implements Backend {
     if (!old) return;
     const oldHash = old.Config.Labels?.[LABELS.configHash];
     this.log.info('docker: replacing previous container', {
-      name, running: old.State.Running, configChanged: oldHash !== spec.configHash, imageChanged: old.Config.Image !== spec.image,
+      name, running: old.State.Running, configChanged: oldHash !== spec.configHash, imageChanged: imageId !== undefined && old.Image !== imageId, // ids: after a re-tag the name is the same
     });
     await this.port.removeContainer(old.Id);
   }
