@@ -12,6 +12,7 @@ import { buildTestApp } from '../../test/helpers/app.ts';
 import { schema } from '../../db/client.ts';
 import { bumpRoutes } from '../state/routes.ts';
 import { createProxy, type Proxy } from './index.ts';
+import { proxyFront } from '../../test/helpers/proxy-front.ts';
 
 type Reply = { status: number; headers: http.IncomingHttpHeaders; body: Buffer };
 const BIG = randomBytes(5 * 1024 * 1024);
@@ -114,12 +115,7 @@ describe('proxy', () => {
     const hub = getRequestListener(t.app.fetch);
     // A poll interval of an hour: route changes here are seen only through the event or a miss.
     proxy = createProxy(t.ctx, { fallback: hub, pollIntervalMs: 3_600_000 });
-    front = http.createServer((req, res) => {
-      if (!proxy.handleRequest(req, res)) void hub(req, res);
-    });
-    front.on('upgrade', (req, socket, head) => {
-      if (!proxy.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-    });
+    front = proxyFront(proxy, hub as http.RequestListener);
     port = await listen(front);
     await proxy.refresh();
   });

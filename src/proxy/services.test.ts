@@ -16,6 +16,7 @@ import { buildTestApp } from '../../test/helpers/app.ts';
 import { configSchema } from '../config/schema.ts';
 import { createProxy, type Proxy } from './index.ts';
 import { ServiceRoutes } from './services.ts';
+import { proxyFront } from '../../test/helpers/proxy-front.ts';
 
 type Reply = { status: number; headers: http.IncomingHttpHeaders; body: string };
 
@@ -75,12 +76,7 @@ describe('proxy: /services/<name>/', () => {
     t = await buildTestApp({ config: { services: services([{ name: 'whoami', url: url.whoami! }, { name: 'nourl' }]) } });
     const hub = getRequestListener(t.app.fetch);
     proxy = createProxy(t.ctx, { fallback: hub, pollIntervalMs: 3_600_000 });
-    front = http.createServer((req, res) => {
-      if (!proxy.handleRequest(req, res)) void hub(req, res);
-    });
-    front.on('upgrade', (req, socket, head) => {
-      if (!proxy.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-    });
+    front = proxyFront(proxy, hub as http.RequestListener);
     port = await listen(front);
     await proxy.ready;
   });

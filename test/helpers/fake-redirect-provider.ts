@@ -11,7 +11,7 @@ export function fakeRedirectProvider(name = 'fake'): FakeRedirect {
   const codes = new Map<string, Claims | Error>();
   const seen: FakeRedirect['seen'] = [];
   return {
-    type: 'redirect', kind: 'oidc', name, label: `Sign in with ${name}`, hasAllowRule: () => false, codes, seen,
+    type: 'redirect', kind: 'oidc', name, label: `Sign in with ${name}`, codes, seen,
     async begin({ callbackUrl, state }) {
       return { url: `https://idp.example/authorize?redirect_uri=${encodeURIComponent(callbackUrl)}&state=${state}`, saved: { verifier: `v-${state.slice(0, 6)}` } };
     },

@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { DockerBackend } from '../../src/backends/docker/index.ts';
 import { containerCreateBody } from '../../src/backends/docker/container-spec.ts';
-import { demuxLogs } from '../../src/backends/docker/port.ts';
 import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { SpawnError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
 import { buildServerSpec } from '../../src/spawn/spec.ts';
 import { removeTestObjects } from '../helpers/berth-process.ts';
+import { shellIn } from '../helpers/docker-shell.ts';
 
 const TINY = 'berth-test/tiny:latest';
 const RUN = randomBytes(4).toString('hex');
@@ -42,18 +42,6 @@ function recordingLogger(): Logger & { lines: { level: string; msg: string; fiel
   const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
   const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => { lines.push({ level, msg, fields }); };
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
-
-async function exec(containerId: string, script: string): Promise<string> {
-  const e = await docker.getContainer(containerId).exec({ Cmd: ['/bin/sh', '-c', script], AttachStdout: true, AttachStderr: true });
-  const stream = await e.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', resolve);
-    stream.on('error', reject);
-  });
-  return demuxLogs(Buffer.concat(chunks));
 }
 
 async function removeRunObjects() {
@@ -116,9 +104,9 @@ describe('docker: the spec shapes the container', () => {
       { type: 'volume', source: `${PREFIX}-shared`, target: '/shared', rw: false },
     ]);
     // read-only for real, and the bind shows the host's file
-    assert.match(await exec(String(ref.id), 'touch /shared/x 2>&1; touch /course/x 2>&1; touch /scratch/x && echo scratch-ok'), /Read-only file system[\s\S]*Read-only file system[\s\S]*scratch-ok/);
-    assert.equal(await exec(String(ref.id), 'cat /course/course.txt'), 'from the host\n');
-    assert.equal(await exec(String(ref.id), 'test -f /tmp/post-start-ran && echo ran'), 'ran\n');
+    assert.match(await shellIn(String(ref.id), 'touch /shared/x 2>&1; touch /course/x 2>&1; touch /scratch/x && echo scratch-ok'), /Read-only file system[\s\S]*Read-only file system[\s\S]*scratch-ok/);
+    assert.equal(await shellIn(String(ref.id), 'cat /course/course.txt'), 'from the host\n');
+    assert.equal(await shellIn(String(ref.id), 'test -f /tmp/post-start-ran && echo ran'), 'ran\n');
     // the home volume is Berth's (labelled, found by listVolumes); the extra ones are the engine's, unlabelled
     const home = await docker.getVolume(`${PREFIX}-home-${escaped}`).inspect();
     assert.deepEqual(home.Labels, { 'berth.managed-by': 'berth', 'berth.instance': PREFIX, 'berth.user': u, 'berth.server': '', 'berth.test': '1', team: 'physics' });
@@ -166,8 +154,8 @@ describe('docker: the spec shapes the container', () => {
     assert.deepEqual([await homeOf(a.ref.id), await homeOf(b.ref.id), await homeOf(d.ref.id)], [
       `${PREFIX}-home-${escaped}--lab`, `${PREFIX}-home-${escaped}--_45xam_201`, `${PREFIX}-home-${escaped}`,
     ]);
-    await exec(String(a.ref.id), 'echo only-in-lab > /home/jovyan/note.txt');
-    assert.equal(await exec(String(b.ref.id), 'cat /home/jovyan/note.txt 2>/dev/null || echo absent'), 'absent\n');
+    await shellIn(String(a.ref.id), 'echo only-in-lab > /home/jovyan/note.txt');
+    assert.equal(await shellIn(String(b.ref.id), 'cat /home/jovyan/note.txt 2>/dev/null || echo absent'), 'absent\n');
     for (const r of [a, b, d]) assert.deepEqual(await backend.poll(r.ref), { status: 'running' });
     assert.equal((await docker.getVolume(`${PREFIX}-home-${escaped}--lab`).inspect()).Labels?.['berth.server'], 'lab');
     for (const r of [a, b, d]) await backend.stop(r.ref);

@@ -14,12 +14,12 @@ import { DockerBackend } from '../../src/backends/docker/index.ts';
 import { containerName, homeVolumeName } from '../../src/backends/docker/names.ts';
 import { probeLabels } from '../../src/backends/docker/container-spec.ts';
 import { PROBE_MAX_AGE_MS } from '../../src/backends/docker/probe.ts';
-import { demuxLogs } from '../../src/backends/docker/port.ts';
 import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { ServiceError, SpawnError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
 import { serverPrefix } from '../../src/names.ts';
 import type { ServerSpec } from '../../src/backends/types.ts';
+import { shellIn } from '../helpers/docker-shell.ts';
 
 const TINY = 'berth-test/tiny:latest';
 const SINGLEUSER = 'berth-test/singleuser:3.0.0';
@@ -53,18 +53,6 @@ async function removeRunObjects() {
   const { Volumes } = await docker.listVolumes({ filters: { label: ['berth.test=1'] } });
   for (const v of Volumes ?? []) if (v.Name.startsWith(PREFIX)) await docker.getVolume(v.Name).remove().catch(() => {});
   for (const n of await docker.listNetworks({ filters: { name: [PREFIX] } })) await docker.getNetwork(n.Id).remove().catch(() => {});
-}
-
-async function exec(containerId: string, script: string): Promise<string> {
-  const e = await docker.getContainer(containerId).exec({ Cmd: ['/bin/sh', '-c', script], AttachStdout: true, AttachStderr: true });
-  const stream = await e.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', resolve);
-    stream.on('error', reject);
-  });
-  return demuxLogs(Buffer.concat(chunks));
 }
 
 const noProgress = () => {};
@@ -122,14 +110,14 @@ describe('docker backend: docker-specific', () => {
   test('the home volume survives stop and a second start', async () => {
     const u = user();
     const first = await timedStart(tinySpec(u));
-    assert.equal(await exec(String(first.ref.id), 'echo kept-across-restarts > /home/jovyan/note.txt && cat /home/jovyan/note.txt'), 'kept-across-restarts\n');
+    assert.equal(await shellIn(String(first.ref.id), 'echo kept-across-restarts > /home/jovyan/note.txt && cat /home/jovyan/note.txt'), 'kept-across-restarts\n');
     await backend.stop(first.ref);
     assert.equal((await docker.listContainers({ all: true, filters: { id: [String(first.ref.id)] } })).length, 0, 'container removed');
     const volume = homeVolumeName(`${PREFIX}-home-{username}`, u);
     assert.equal((await docker.getVolume(volume).inspect()).Name, volume, 'volume kept');
     const second = await timedStart(tinySpec(u));
     assert.notEqual(second.ref.id, first.ref.id);
-    assert.equal(await exec(String(second.ref.id), 'cat /home/jovyan/note.txt'), 'kept-across-restarts\n');
+    assert.equal(await shellIn(String(second.ref.id), 'cat /home/jovyan/note.txt'), 'kept-across-restarts\n');
     await backend.stop(second.ref);
   });
 
@@ -226,7 +214,7 @@ describe('docker backend: docker-specific', () => {
       const { ref } = await reachBackend.start(tinySpec(user()), noProgress);
       const info = await docker.getContainer(String(ref.id)).inspect();
       assert.deepEqual(info.HostConfig.ExtraHosts, [`host.docker.internal:${address}`], 'the name containers use is the address Berth listens on');
-      assert.equal(await exec(String(ref.id), `wget -qO- ${reach.hubUrl}/`), 'berth-hub-ok');
+      assert.equal(await shellIn(String(ref.id), `wget -qO- ${reach.hubUrl}/`), 'berth-hub-ok');
       await reachBackend.stop(ref);
     } finally {
       await closeServer(hub);
@@ -254,7 +242,7 @@ describe('docker backend: docker-specific', () => {
       const info = await docker.getContainer(String(ref.id)).inspect();
       assert.deepEqual(Object.keys(info.NetworkSettings.Networks), [name]);
       assert.deepEqual(info.HostConfig.ExtraHosts, [`host.docker.internal:${address}`]);
-      assert.equal(await exec(String(ref.id), `wget -qO- ${reach.hubUrl}/`), 'berth-hub-ok');
+      assert.equal(await shellIn(String(ref.id), `wget -qO- ${reach.hubUrl}/`), 'berth-hub-ok');
       await netBackend.stop(ref);
       assert.deepEqual(await netBackend.probeHubReach(reach.hubUrl), { ok: true, message: `a container reached the hub API at ${reach.hubUrl}/hub/api` });
     } finally {

@@ -13,12 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { DockerBackend } from '../../src/backends/docker/index.ts';
-import { demuxLogs } from '../../src/backends/docker/port.ts';
 import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { silentLogger } from '../../src/log.ts';
 import { serverPrefix } from '../../src/names.ts';
 import type { ServerSpec } from '../../src/backends/types.ts';
 import { startRegistry, type Registry } from '../helpers/registry.ts';
+import { shellIn } from '../helpers/docker-shell.ts';
 
 const TINY = 'berth-test/tiny:latest';
 const RUN = randomBytes(4).toString('hex');
@@ -85,22 +85,10 @@ async function tag(id: string, name: string) {
 
 const untag = (name: string) => docker.getImage(name).remove();
 
-async function exec(containerId: string, script: string): Promise<string> {
-  const e = await docker.getContainer(containerId).exec({ Cmd: ['/bin/sh', '-c', script], AttachStdout: true, AttachStderr: true });
-  const stream = await e.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', resolve);
-    stream.on('error', reject);
-  });
-  return demuxLogs(Buffer.concat(chunks));
-}
-
 /** The image a container runs: its id and what the image itself says (label and /variant). */
 async function runs(containerId: string) {
   const info = await docker.getContainer(containerId).inspect();
-  return { image: info.Image, label: info.Config.Labels['berthimg.variant'], file: (await exec(containerId, 'cat /variant')).trim() };
+  return { image: info.Image, label: info.Config.Labels['berthimg.variant'], file: (await shellIn(containerId, 'cat /variant')).trim() };
 }
 
 /**
@@ -145,15 +133,15 @@ describe('image updates and pull policies', { timeout: 300_000 }, () => {
 
     const first = await backend.start(spec(u, T), () => {});
     assert.deepEqual(await runs(String(first.ref.id)), { image: v1, label: 'v1', file: 'v1' });
-    assert.equal(await exec(String(first.ref.id), `echo written-on-v1 > ${HOME}/keep && cat ${HOME}/keep`), 'written-on-v1\n');
+    assert.equal(await shellIn(String(first.ref.id), `echo written-on-v1 > ${HOME}/keep && cat ${HOME}/keep`), 'written-on-v1\n');
     await backend.stop(first.ref);
 
     await tag(v2, T); // the admin re-tags: T is now v2, v1 still exists locally
     const second = await backend.start(spec(u, T), () => {});
     assert.notEqual(second.ref.id, first.ref.id);
     assert.deepEqual(await runs(String(second.ref.id)), { image: v2, label: 'v2', file: 'v2' });
-    assert.equal(await exec(String(second.ref.id), `cat ${HOME}/keep`), 'written-on-v1\n');
-    await exec(String(second.ref.id), `echo written-on-v2 >> ${HOME}/keep`);
+    assert.equal(await shellIn(String(second.ref.id), `cat ${HOME}/keep`), 'written-on-v1\n');
+    await shellIn(String(second.ref.id), `echo written-on-v2 >> ${HOME}/keep`);
 
     // The server exits (or a Berth crashed before stop): the stopped container from v2 is still there.
     await docker.getContainer(String(second.ref.id)).stop({ t: 1 });
@@ -161,7 +149,7 @@ describe('image updates and pull policies', { timeout: 300_000 }, () => {
     const third = await backend.start(spec(u, T), () => {});
     await assert.rejects(docker.getContainer(String(second.ref.id)).inspect(), (e: { statusCode?: number }) => e.statusCode === 404, 'old container removed');
     assert.deepEqual(await runs(String(third.ref.id)), { image: v3, label: 'v3', file: 'v3' });
-    assert.equal(await exec(String(third.ref.id), `cat ${HOME}/keep`), 'written-on-v1\nwritten-on-v2\n');
+    assert.equal(await shellIn(String(third.ref.id), `cat ${HOME}/keep`), 'written-on-v1\nwritten-on-v2\n');
     await backend.stop(third.ref);
   });
 

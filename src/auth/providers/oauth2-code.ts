@@ -4,7 +4,7 @@
 // API calls afterwards — JSON GETs with a timeout, pages followed only on the forge's own origin.
 // Every failure becomes a LoginError whose message is safe to show; tokens never reach a message.
 import * as oauth from 'openid-client';
-import { LoginError, type ProviderDeps } from './types.ts';
+import { LoginError, type Claims, type ProviderDeps, type RedirectProvider } from './types.ts';
 export { insecureUrlProblem } from './common-config.ts';
 
 const TIMEOUT_S = 15;
@@ -268,4 +268,49 @@ export async function refreshIdentity<T>(input: {
     if (err instanceof ForgeHttpError && err.status === 401) return undefined;
     throw apiFailure(input.label, err, 'refresh');
   }
+}
+
+/** The auth state every forge keeps from its token answer (the forge adds its user record). */
+export function tokenAuthState(tokens: TokenSet): Record<string, unknown> {
+  return {
+    access_token: tokens.access_token, token_type: tokens.token_type, scope: tokens.scope,
+    ...(tokens.refresh_token ? { refresh_token: tokens.refresh_token } : {}),
+    ...(tokens.expires_at !== undefined ? { expires_at: tokens.expires_at } : {}),
+  };
+}
+
+/**
+ * A forge's RedirectProvider around its code client and its identity lookup: a misconfigured URL
+ * (plain http off loopback) refuses every login with a page, API failures become LoginErrors, and
+ * refresh re-reads identity with the stored token.
+ */
+export function forgeProvider(o: {
+  kind: 'github' | 'gitlab'; name: string; label: string; forge: string; deps: ProviderDeps;
+  problem: string | undefined; client: CodeClient; scope: string[];
+  identity: (tokens: TokenSet) => Promise<Claims>;
+}): RedirectProvider {
+  const { label, client, problem, identity } = o;
+  const refuseMisconfigured = () => {
+    if (problem) throw new LoginError('failed', `${label}: this sign-in method is misconfigured`, { hint: `Ask the hub administrator to check the ${o.forge} URL.`, detail: problem });
+  };
+  return {
+    type: 'redirect', kind: o.kind, name: o.name, label,
+    async begin({ callbackUrl, state }) {
+      refuseMisconfigured();
+      return client.begin({ callbackUrl, state, scope: o.scope });
+    },
+    async complete(input) {
+      refuseMisconfigured();
+      const tokens = await client.complete(input);
+      try {
+        return await identity(tokens);
+      } catch (err) {
+        throw apiFailure(label, err, `reading the ${o.forge} user`);
+      }
+    },
+    async refresh(authState) {
+      if (problem) return undefined;
+      return refreshIdentity({ client, label, now: o.deps.now, state: authState, identity });
+    },
+  };
 }

@@ -58,11 +58,6 @@ interface ProviderBase {
   readonly kind: string;
   /** The button (or form heading) text. */
   readonly label: string;
-  /**
-   * The provider's own allow rules are set (orgs, groups, projects, LDAP filter, required CAS
-   * attributes). Part of the fail-closed start-up check.
-   */
-  hasAllowRule(): boolean;
   /** Re-reads identity with stored auth state (a token refresh); undefined when the provider cannot. */
   refresh?(authState: Record<string, unknown>): Promise<Claims | undefined>;
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../../log.ts';
 import type { Backend, BackendRef, HubProbeResult, HubReach, ListedServer, ListedVolume, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
 import { LABELS, containerCreateBody, homeVolumeLabels, ownLabelFilter, serverUrl, specMounts } from './container-spec.ts';
 import { VOLUME_NAME, containerName, containerNameBeforeLimits } from './names.ts';
-import { DockerError, DockerPort, demuxLogs } from './port.ts';
+import { DockerError, DockerPort } from './port.ts';
 import { isStaleProbe, probeHubReach } from './probe.ts';
 import { PullProgress } from './pull-progress.ts';
 import { type Reach, workOutReach } from './reach.ts';
@@ -289,7 +289,7 @@ export class DockerBackend implements Backend {
    */
   private async postStart(id: string, name: string, cmd: string[], signal?: AbortSignal): Promise<void> {
     try {
-      const { exitCode, output } = await this.exec(id, cmd, signal);
+      const { exitCode, output } = await this.port.exec(id, cmd, { timeoutMs: POST_START_TIMEOUT_MS, signal });
       const fields = { name, cmd, exitCode, output: output.slice(-POST_START_OUTPUT) };
       if (exitCode === 0) this.log.info('docker: post_start_cmd ran', fields);
       else this.log.warn('docker: post_start_cmd failed; the server starts anyway', fields);
@@ -297,24 +297,6 @@ export class DockerBackend implements Backend {
       if (signal?.aborted) throw err;
       this.log.warn('docker: post_start_cmd could not run; the server starts anyway', { name, cmd, error: err instanceof DockerError ? err.detail : String(err) });
     }
-  }
-
-  /** Runs `cmd` in the container, waits for it, returns its exit code and output (stdout and stderr). */
-  private exec(id: string, cmd: string[], signal?: AbortSignal): Promise<{ exitCode: number | null; output: string }> {
-    return this.port.call(`exec in ${id}`, async (abortSignal) => {
-      const exec = await this.port.docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, abortSignal } as never);
-      const stream = await exec.start({ hijack: true, stdin: false });
-      abortSignal.addEventListener('abort', () => stream.destroy(), { once: true });
-      const chunks: Buffer[] = [];
-      await new Promise<void>((resolve, reject) => {
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', resolve);
-        stream.on('close', resolve);
-        stream.on('error', reject);
-      });
-      const info = await exec.inspect();
-      return { exitCode: info.ExitCode ?? null, output: demuxLogs(Buffer.concat(chunks)) };
-    }, { timeoutMs: POST_START_TIMEOUT_MS, signal });
   }
 
   private unreachable(err: unknown): ServiceError {

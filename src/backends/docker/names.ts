@@ -101,20 +101,25 @@ function fromWtf8(bytes: number[]): string {
  * so decoding is unambiguous (injective), and the output never contains '-', which keeps the
  * `--` separator between user and server unambiguous too.
  */
-export function escapeDockerName(s: string): string {
+export const escapeDockerName = (s: string) => escapeBytes(s, '_');
+
+/** [a-z0-9] kept, every other UTF-8 byte `<mark>xx` (lower-case hex): injective since `mark` is never kept. */
+function escapeBytes(s: string, mark: '_' | '-'): string {
   let out = '';
   for (const byte of wtf8(s)) {
     const isSafe = (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39);
-    out += isSafe ? String.fromCharCode(byte) : '_' + byte.toString(16).padStart(2, '0');
+    out += isSafe ? String.fromCharCode(byte) : mark + byte.toString(16).padStart(2, '0');
   }
   return out;
 }
 
 /** Inverse of escapeDockerName (used by tests to prove injectivity, and for diagnostics). */
-export function unescapeDockerName(s: string): string {
+export const unescapeDockerName = (s: string) => unescapeBytes(s, '_');
+
+function unescapeBytes(s: string, mark: '_' | '-'): string {
   const bytes: number[] = [];
   for (let i = 0; i < s.length; i++) {
-    if (s[i] === '_') {
+    if (s[i] === mark) {
       bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
       i += 2;
     } else bytes.push(s.charCodeAt(i));
@@ -171,26 +176,10 @@ export function homeVolumeName(template: string, user: string): string {
  * Escapes into [a-z0-9-]: [a-z0-9] stay, every other UTF-8 byte becomes `-xx` (lower-case hex).
  * Injective: a '-' is always followed by two hex digits, so decoding is unambiguous.
  */
-export function escapeDnsLabel(s: string): string {
-  let out = '';
-  for (const byte of wtf8(s)) {
-    const isSafe = (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39);
-    out += isSafe ? String.fromCharCode(byte) : '-' + byte.toString(16).padStart(2, '0');
-  }
-  return out;
-}
+export const escapeDnsLabel = (s: string) => escapeBytes(s, '-');
 
 /** Inverse of escapeDnsLabel (used by tests to prove injectivity). */
-export function unescapeDnsLabel(s: string): string {
-  const bytes: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] === '-') {
-      bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else bytes.push(s.charCodeAt(i));
-  }
-  return fromWtf8(bytes);
-}
+export const unescapeDnsLabel = (s: string) => unescapeBytes(s, '-');
 
 /** An RFC 1123 label in lower case: what Swarm service names and hostnames must be. */
 export const DNS_LABEL = /^(?=.{1,63}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;

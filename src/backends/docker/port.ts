@@ -205,6 +205,24 @@ export class DockerPort {
     return demuxLogs(buf);
   }
 
+  /** Runs `cmd` in the container, waits for it, returns its exit code and output (stdout and stderr). */
+  exec(id: string, cmd: string[], opts: { timeoutMs?: number; signal?: AbortSignal | undefined } = {}): Promise<{ exitCode: number | null; output: string }> {
+    return this.call(`exec in ${id}`, async (abortSignal) => {
+      const exec = await this.docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, abortSignal } as never);
+      const stream = await exec.start({ hijack: true, stdin: false });
+      abortSignal.addEventListener('abort', () => stream.destroy(), { once: true });
+      const chunks: Buffer[] = [];
+      await new Promise<void>((resolve, reject) => {
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', reject);
+      });
+      const info = await exec.inspect();
+      return { exitCode: info.ExitCode ?? null, output: demuxLogs(Buffer.concat(chunks)) };
+    }, opts);
+  }
+
   inspectVolume(name: string) {
     return this.orNull(`inspect volume ${name}`, (abortSignal) => this.docker.getVolume(name).inspect({ abortSignal }));
   }

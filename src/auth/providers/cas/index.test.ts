@@ -11,6 +11,7 @@ import { LoginError } from '../types.ts';
 import { silentLogger } from '../../../log.ts';
 import { configSchema } from '../../../config/schema.ts';
 import { ownAllowRules } from '../allow-rules.ts';
+import { hasOwnAllowRule } from '../../../../test/helpers/own-rule.ts';
 
 const NS = 'xmlns:cas="http://www.yale.edu/tp/cas"';
 const CALLBACK = 'https://hub.example.edu/hub/oauth_callback';
@@ -91,13 +92,13 @@ describe('claims', () => {
     assert.equal(claims.allowed, undefined);
     assert.equal(claims.groups, undefined);
     assert.deepEqual(JSON.parse(JSON.stringify(claims.authState)), { attributes: { mail: ['a@x'] } });
-    assert.equal(p.hasAllowRule(), false);
+    assert.equal(hasOwnAllowRule({ kind: 'cas', server_url: 'https://cas.example.edu/cas' }), false);
   });
 
   test('required_attributes: every one must match; a multi-valued attribute matches on any value', async () => {
     const attrs = { affiliation: ['student', 'staff'], dept: ['physics'] };
     const all = provider({ required_attributes: { affiliation: 'staff', dept: 'physics' } }, xmlAnswer(success('u', attrs)));
-    assert.equal(all.p.hasAllowRule(), true);
+    assert.equal(hasOwnAllowRule({ kind: 'cas', server_url: 'https://cas.example.edu/cas', required_attributes: { affiliation: 'staff', dept: 'physics' } }), true);
     assert.equal((await complete(all.p)).allowed, true);
     const one = provider({ required_attributes: { affiliation: 'staff', dept: 'chemistry' } }, xmlAnswer(success('u', attrs)));
     assert.equal((await complete(one.p)).allowed, undefined);

@@ -91,7 +91,6 @@ export function casProvider(entry: Entry, _config: Config, deps: ProviderDeps): 
     kind: 'cas',
     name,
     label: entry.label ?? 'Sign in with CAS',
-    hasAllowRule: () => required.length > 0,
 
     async begin({ callbackUrl, state }) {
       const u = new URL(`${base(entry)}/login`);

@@ -7,6 +7,7 @@ import { silentLogger } from '../../../log.ts';
 import { LoginError, type RedirectProvider } from '../types.ts';
 import { githubApiUrl, githubProvider, githubScope, parseOrgRule } from './index.ts';
 import { startFakeGitHub } from '../../../../test/helpers/fake-github.ts';
+import { hasOwnAllowRule } from '../../../../test/helpers/own-rule.ts';
 
 const CALLBACK = 'http://127.0.0.1:8000/hub/oauth_callback';
 const deps = { log: silentLogger, now: () => Date.now(), fetch: (...a: Parameters<typeof fetch>) => fetch(...a) };
@@ -46,12 +47,13 @@ test('rules: "org" and "org:team", compared without case', () => {
   assert.deepEqual(parseOrgRule('jupyterhub:MyBinder-Operators'), { org: 'jupyterhub', team: 'mybinder-operators' });
 });
 
-test('hasAllowRule follows allowed_organizations; the label and name defaults', () => {
+test('an own allow rule follows allowed_organizations; the label and name defaults', () => {
   const open = build({ allow_all: true });
-  assert.equal(open.hasAllowRule(), false);
+  assert.equal(hasOwnAllowRule({ kind: 'github', client_id: 'cid', client_secret: 'csecret', allow_all: true }), false);
   assert.equal(open.name, 'github');
   assert.equal(open.label, 'Sign in with GitHub');
-  assert.equal(build({ allowed_organizations: ['x'], name: 'ghe', label: 'Company GitHub' }).hasAllowRule(), true);
+  assert.equal(build({ allowed_organizations: ['x'], name: 'ghe', label: 'Company GitHub' }).label, 'Company GitHub');
+  assert.equal(hasOwnAllowRule({ kind: 'github', client_id: 'cid', client_secret: 'csecret', allowed_organizations: ['x'] }), true);
 });
 
 test('a provider built around a plain-http URL (past the config check) refuses to start a login', async () => {

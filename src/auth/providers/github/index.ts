@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import type { Config } from '../../../config/schema.ts';
 import { LoginError, type Claims, type RedirectProvider, type ProviderDeps } from '../types.ts';
-import { apiFailure, apiGet, apiGetAll, codeClient, insecureUrlProblem, refreshIdentity, type TokenSet } from '../oauth2-code.ts';
+import { apiGet, apiGetAll, codeClient, forgeProvider, insecureUrlProblem, tokenAuthState, type TokenSet } from '../oauth2-code.ts';
 import type { githubConfig } from './config.ts';
 
 type Entry = z.infer<typeof githubConfig>;
@@ -58,9 +58,6 @@ export function githubProvider(entry: Entry, config: Config, deps: ProviderDeps)
     label, deps, authorizeUrl: `${base}/login/oauth/authorize`, tokenUrl: `${base}/login/oauth/access_token`,
     clientId: entry.client_id, clientSecret: entry.client_secret, errorsWith200: true,
   });
-  const refuseMisconfigured = () => {
-    if (problem) throw new LoginError('failed', `${label}: this sign-in method is misconfigured`, { hint: 'Ask the hub administrator to check the GitHub URL.', detail: problem });
-  };
 
   /** Who the token belongs to, their orgs and teams; raw API errors (ForgeHttpError) propagate. */
   async function identity(tokens: TokenSet): Promise<Claims> {
@@ -92,34 +89,12 @@ export function githubProvider(entry: Entry, config: Config, deps: ProviderDeps)
       groups: readOrgs ? [...orgs, ...(entry.teams_as_groups ? teams.map((t) => `${t.org}:${t.slug}`) : [])] : undefined,
       ...(rules.length ? { allowed: matched } : {}),
       authState: {
-        access_token: tokens.access_token, token_type: tokens.token_type, scope: tokens.scope,
-        ...(tokens.refresh_token ? { refresh_token: tokens.refresh_token } : {}),
-        ...(tokens.expires_at !== undefined ? { expires_at: tokens.expires_at } : {}),
+        ...tokenAuthState(tokens),
         github_user: user,
         ...(entry.teams_as_groups && wantTeams ? { teams: rawTeams } : {}),
       },
     };
   }
 
-  return {
-    type: 'redirect', kind: 'github', name, label,
-    hasAllowRule: () => rules.length > 0,
-    async begin({ callbackUrl, state }) {
-      refuseMisconfigured();
-      return client.begin({ callbackUrl, state, scope });
-    },
-    async complete(input) {
-      refuseMisconfigured();
-      const tokens = await client.complete(input);
-      try {
-        return await identity(tokens);
-      } catch (err) {
-        throw apiFailure(label, err, 'reading the GitHub user');
-      }
-    },
-    async refresh(authState) {
-      if (problem) return undefined;
-      return refreshIdentity({ client, label, now: deps.now, state: authState, identity });
-    },
-  };
+  return forgeProvider({ kind: 'github', name, label, forge: 'GitHub', deps, problem, client, scope, identity });
 }

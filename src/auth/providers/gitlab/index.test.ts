@@ -7,6 +7,7 @@ import { silentLogger } from '../../../log.ts';
 import { LoginError, type RedirectProvider } from '../types.ts';
 import { gitlabProvider, inGroup } from './index.ts';
 import { startFakeGitLab } from '../../../../test/helpers/fake-gitlab.ts';
+import { hasOwnAllowRule } from '../../../../test/helpers/own-rule.ts';
 
 const CALLBACK = 'http://127.0.0.1:8000/hub/oauth_callback';
 
@@ -43,10 +44,10 @@ test('inGroup: the group itself and its subgroups, not a group whose name merely
   assert.ok(!inGroup('org', 'org/a'));
 });
 
-test('hasAllowRule follows allowed_groups and allowed_project_ids', () => {
-  assert.equal(build({ allow_all: true }).hasAllowRule(), false);
-  assert.equal(build({ allowed_groups: ['g'] }).hasAllowRule(), true);
-  assert.equal(build({ allowed_project_ids: [3] }).hasAllowRule(), true);
+test('an own allow rule follows allowed_groups and allowed_project_ids', () => {
+  assert.equal(hasOwnAllowRule({ kind: 'gitlab', client_id: 'cid', client_secret: 'csecret', allow_all: true }), false);
+  assert.equal(hasOwnAllowRule({ kind: 'gitlab', client_id: 'cid', client_secret: 'csecret', allowed_groups: ['g'] }), true);
+  assert.equal(hasOwnAllowRule({ kind: 'gitlab', client_id: 'cid', client_secret: 'csecret', allowed_project_ids: [3] }), true);
   assert.equal(build({ allow_all: true }).label, 'Sign in with GitLab');
 });
 

@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import type { Config } from '../../../config/schema.ts';
 import { LoginError, type Claims, type RedirectProvider, type ProviderDeps } from '../types.ts';
-import { apiFailure, apiGet, apiGetAll, codeClient, ForgeHttpError, insecureUrlProblem, refreshIdentity, type ApiOptions, type TokenSet } from '../oauth2-code.ts';
+import { apiGet, apiGetAll, codeClient, forgeProvider, ForgeHttpError, insecureUrlProblem, tokenAuthState, type ApiOptions, type TokenSet } from '../oauth2-code.ts';
 import type { gitlabConfig } from './config.ts';
 
 type Entry = z.infer<typeof gitlabConfig>;
@@ -29,9 +29,6 @@ export function gitlabProvider(entry: Entry, _config: Config, deps: ProviderDeps
   const problem = insecureUrlProblem(base, entry.allow_insecure_http);
   const hasRules = entry.allowed_groups.length > 0 || entry.allowed_project_ids.length > 0;
   const client = codeClient({ label, deps, authorizeUrl: `${base}/oauth/authorize`, tokenUrl: `${base}/oauth/token`, clientId: entry.client_id, clientSecret: entry.client_secret });
-  const refuseMisconfigured = () => {
-    if (problem) throw new LoginError('failed', `${label}: this sign-in method is misconfigured`, { hint: 'Ask the hub administrator to check the GitLab URL.', detail: problem });
-  };
 
   /** The user's access level in a project (inherited from groups included); 0 when not a member. */
   async function projectAccess(projectId: number, userId: number, o: ApiOptions): Promise<number> {
@@ -73,33 +70,11 @@ export function gitlabProvider(entry: Entry, _config: Config, deps: ProviderDeps
       groups,
       ...(hasRules ? { allowed } : {}),
       authState: {
-        access_token: tokens.access_token, token_type: tokens.token_type, scope: tokens.scope,
-        ...(tokens.refresh_token ? { refresh_token: tokens.refresh_token } : {}),
-        ...(tokens.expires_at !== undefined ? { expires_at: tokens.expires_at } : {}),
+        ...tokenAuthState(tokens),
         gitlab_user: user,
       },
     };
   }
 
-  return {
-    type: 'redirect', kind: 'gitlab', name, label,
-    hasAllowRule: () => hasRules,
-    async begin({ callbackUrl, state }) {
-      refuseMisconfigured();
-      return client.begin({ callbackUrl, state, scope: entry.scope });
-    },
-    async complete(input) {
-      refuseMisconfigured();
-      const tokens = await client.complete(input);
-      try {
-        return await identity(tokens);
-      } catch (err) {
-        throw apiFailure(label, err, 'reading the GitLab user');
-      }
-    },
-    async refresh(authState) {
-      if (problem) return undefined;
-      return refreshIdentity({ client, label, now: deps.now, state: authState, identity });
-    },
-  };
+  return forgeProvider({ kind: 'gitlab', name, label, forge: 'GitLab', deps, problem, client, scope: entry.scope, identity });
 }

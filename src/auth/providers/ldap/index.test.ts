@@ -10,6 +10,7 @@ import { ldapProvider } from './index.ts';
 import { LoginError, type ProviderDeps } from '../types.ts';
 import type { Logger } from '../../../log.ts';
 import { freePort } from '../../../../test/helpers/berth-process.ts';
+import { hasOwnAllowRule } from '../../../../test/helpers/own-rule.ts';
 
 type Line = { level: string; msg: string; fields: Record<string, unknown> | undefined };
 function recordingDeps(): ProviderDeps & { lines: Line[] } {
@@ -78,8 +79,8 @@ describe('ldap provider without a directory', () => {
     const { p } = provider({ server_port: 389 });
     assert.equal(p.type, 'form');
     assert.equal(p.name, 'ldap');
-    assert.equal(p.hasAllowRule(), false);
-    assert.equal(provider({ allowed_groups: ['cn=staff,ou=groups,dc=example,dc=org'] }).p.hasAllowRule(), true);
+    assert.equal(hasOwnAllowRule({ kind: 'ldap', server_address: '127.0.0.1', bind_dn_template: ['uid={username},ou=people,dc=example,dc=org'] }), false);
+    assert.equal(hasOwnAllowRule({ kind: 'ldap', server_address: '127.0.0.1', bind_dn_template: ['uid={username},ou=people,dc=example,dc=org'], allowed_groups: ['cn=staff,ou=groups,dc=example,dc=org'] }), true);
   });
 
   test('empty or blank passwords and names outside valid_username_regex never open a connection', async () => {

@@ -106,7 +106,6 @@ export function ldapProvider(entry: LdapEntry, _config: Config, deps: ProviderDe
     kind: 'ldap',
     name,
     label: entry.label ?? 'Sign in with LDAP',
-    hasAllowRule: () => entry.allowed_groups.length > 0,
     async check({ username, password }) {
       const login = username.trim();
       // Before anything reaches the directory: a name outside the regex, and an empty password

@@ -10,6 +10,7 @@ import { oidcConfig } from './config.ts';
 import { configSchema } from '../../../config/schema.ts';
 import { silentLogger } from '../../../log.ts';
 import { LoginError, type ProviderDeps, type RedirectProvider } from '../types.ts';
+import { hasOwnAllowRule } from '../../../../test/helpers/own-rule.ts';
 
 interface Seen { method: string; path: string; headers: IncomingMessage['headers']; body: string }
 
@@ -225,7 +226,7 @@ describe('the entry', () => {
     const { provider } = build(plainEntry());
     assert.equal(provider.name, 'oidc');
     assert.equal(provider.label, 'Sign in with oidc');
-    assert.equal(provider.hasAllowRule(), false);
+    assert.equal(hasOwnAllowRule({ kind: 'oidc', issuer: 'https://idp.example/', client_id: 'x' }), false);
     const named = build({ ...plainEntry(), name: 'keycloak' }).provider;
     assert.equal(named.label, 'Sign in with keycloak');
     assert.equal(build({ ...plainEntry(), label: 'University login' }).provider.label, 'University login');

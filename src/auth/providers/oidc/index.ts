@@ -135,7 +135,6 @@ export function oidcProvider(entry: Entry, _config: Config, deps: ProviderDeps):
     kind: 'oidc',
     name,
     label,
-    hasAllowRule: () => false, // auth.allowed_users / allowed_groups / allow_all decide
     async begin({ callbackUrl, state }) {
       const c = await client();
       const verifier = oidc.randomPKCECodeVerifier();

@@ -80,7 +80,6 @@ export function sharedPasswordProvider(entry: z.infer<typeof sharedPasswordConfi
     kind: 'shared-password',
     name: entry.name ?? 'shared-password',
     label: entry.label ?? 'Sign in',
-    hasAllowRule: () => false,
     async check({ username, password }) {
       // decided on the name the policy will see (mapped and prefixed), so the two cannot disagree;
       // the claims carry what was typed, normalised once, by the policy
