@@ -3,6 +3,7 @@
 import type { Config } from './config/schema.ts';
 import type { Db } from '../db/client.ts';
 import type { Backend } from './backends/types.ts';
+import type { BackendRegistry } from './backends/registry.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './log.ts';
 import type { EventEmitter } from 'node:events';
@@ -11,7 +12,10 @@ export interface AppContext {
   /** Current config; replaced on reload, so read it per request, never cache a copy. */
   config: Config;
   db: Db;
+  /** The backend new servers start on (config.backend at start; changing the kind needs a restart). */
   backend: Backend;
+  /** Every backend by kind: a row's server is stopped, polled and reconciled by `backends.for(row.backend)`. */
+  backends: BackendRegistry;
   clock: Clock;
   log: Logger;
   /**

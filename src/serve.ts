@@ -37,8 +37,10 @@ export async function runRoles(roles: readonly Role[], opts: { configFile?: stri
     try {
       const next = loadConfig({ file: opts.configFile }).config; // new requests and spawns use it; running servers are untouched
       const fixed = (['host', 'name_prefix', 'network'] as const).filter((k) => next.docker[k] !== ctx.config.docker[k]);
-      if (fixed.length || next.backend !== ctx.config.backend) {
-        ctx.log.warn('configuration reload: these settings need a restart to apply', { settings: [...fixed.map((k) => `docker.${k}`), ...(next.backend !== ctx.config.backend ? ['backend'] : [])] });
+      // backend.kind: new servers keep starting on the running kind until a restart (servers.backend keeps each row's own)
+      const kindChanged = next.backend.kind !== ctx.backend.kind;
+      if (fixed.length || kindChanged) {
+        ctx.log.warn('configuration reload: these settings need a restart to apply', { settings: [...fixed.map((k) => `docker.${k}`), ...(kindChanged ? ['backend.kind'] : [])] });
       }
       ctx.config = next;
       api?.reloaded();

@@ -1,4 +1,6 @@
-// Picks the backend named by config.backend.
+// Makes a backend of one kind. Which kind new servers use is config.backend.kind; rows keep the kind
+// that started them (servers.backend), and src/backends/registry.ts hands each row its own.
+import type { BackendKind } from '../config/backend-schema.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { Backend } from './types.ts';
@@ -6,11 +8,14 @@ import { DockerBackend } from './docker/index.ts';
 import { FakeBackend } from './fake/index.ts';
 
 /** `configOf` gives the config in force (it changes at a reload); the backend reads it at each use. */
-export function createBackend(configOf: () => Config, log: Logger): Backend {
-  switch (configOf().backend) {
+export function createBackend(kind: BackendKind, configOf: () => Config, log: Logger): Backend {
+  switch (kind) {
     case 'docker':
       return new DockerBackend(configOf, log);
     case 'fake':
       return new FakeBackend();
+    case 'swarm':
+    case 'system-user':
+      throw new Error(`backend ${kind} is not built yet`);
   }
 }

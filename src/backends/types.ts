@@ -31,6 +31,13 @@ export interface ServerSpec {
    * the home volume and adds docker.extra_labels as it did before specs carried them.
    */
   mounts?: ServerMount[] | undefined;
+  /**
+   * Who the server's process runs as: "uid:gid" (system-user), "0" (root, so the image's start script
+   * drops to NB_UID), or undefined for the image's own user.
+   */
+  runAs?: string | undefined;
+  /** Working directory inside the server; undefined keeps the image's. */
+  workingDir?: string | undefined;
   /** Devices (GPUs) the server asks for, in Docker's DeviceRequests terms. */
   deviceRequests?: DeviceRequest[] | undefined;
   /** Docker HostConfig keys added as given (docker.extra_host_config, already checked against Berth's own). */
@@ -145,6 +152,13 @@ export interface Backend {
    * Throws SpawnError on failure, having cleaned up what it created (volumes are kept). Honors `signal`.
    */
   start(spec: ServerSpec, progress: ProgressFn, signal?: AbortSignal): Promise<StartResult>;
+  /**
+   * Optional: what comes before start and may take long — the image check and pull. The runner calls
+   * it before spawner.start_timeout starts counting (spawner.pull_timeout bounds a pull), then start()
+   * with the same spec object, which uses what prepare found instead of pulling again. Throws
+   * SpawnError like start(); honours `signal`.
+   */
+  prepare?(spec: ServerSpec, progress: ProgressFn, signal?: AbortSignal): Promise<void>;
   /** Stops and removes the server's container/process; keeps its home volume. Idempotent: a missing ref is success. */
   stop(ref: BackendRef): Promise<void>;
   poll(ref: BackendRef): Promise<PollResult>;

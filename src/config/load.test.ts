@@ -16,7 +16,7 @@ describe('loadConfig', () => {
     assert.equal(config.hub.ip, '127.0.0.1');
     assert.equal(config.hub.port, 8000);
     assert.equal(dbUrl(config), 'file:./data/berth.db');
-    assert.equal(config.backend, 'docker');
+    assert.deepEqual(config.backend, { kind: 'docker' });
     assert.equal(config.auth.providers[0]!.kind, 'shared-password');
     assert.equal(config.auth.allow_all, true);
     assert.equal(config.hub.api_version, '5.3.0');

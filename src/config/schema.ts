@@ -9,6 +9,7 @@ import { gitlabConfig } from '../auth/providers/gitlab/config.ts';
 import { ldapConfig } from '../auth/providers/ldap/config.ts';
 import { casConfig } from '../auth/providers/cas/config.ts';
 import { isValidScope } from '../auth/scopes.ts';
+import { backendSchema } from './backend-schema.ts';
 
 const seconds = z.number().positive();
 /** "2G", "512M", or a number of bytes (DockerSpawner's mem_limit). */
@@ -213,8 +214,14 @@ export const spawnerSchema = z
     post_start_cmd: z.union([z.string().min(1), z.array(z.string()).min(1)]).optional(),
     /** Spawner.http_timeout: how long the server may take to answer HTTP after starting. */
     http_timeout: seconds.default(30),
-    /** Spawner.start_timeout: pull + create + start. */
+    /**
+     * Spawner.start_timeout: create + start (+ post_start_cmd). Unlike JupyterHub's, it never includes
+     * pulling the image, which pull_timeout bounds on its own: a first pull of a large image does not
+     * fail a spawn that would have started.
+     */
     start_timeout: seconds.default(120),
+    /** How long pulling the image may take (progress shows it as a percentage meanwhile). */
+    pull_timeout: seconds.default(1800),
     /** Spawner.oauth_client_allowed_scopes. */
     oauth_client_allowed_scopes: z.array(z.string()).default([]),
   })
@@ -296,12 +303,15 @@ const deviceRequestSchema = z
     if ((d.count === undefined) === (d.device_ids === undefined)) ctx.addIssue({ code: 'custom', path: ['count'], message: 'set either count or device_ids (the engine takes one of them)' });
   });
 
+const pullPolicy = z.enum(['if-not-present', 'always', 'never']);
+export type PullPolicy = z.infer<typeof pullPolicy>;
+
 export const dockerSchema = z
   .object({
     /** Engine address; default DOCKER_HOST or the local socket. */
     host: z.string().optional(),
     /** DockerSpawner.pull_policy. */
-    pull_policy: z.enum(['if-not-present', 'always', 'never']).default('if-not-present'),
+    pull_policy: pullPolicy.default('if-not-present'),
     /** DockerSpawner.network_name: a user network the containers join. When Berth itself runs on it, they reach each other by name. */
     network: z.string().optional(),
     /**
@@ -488,7 +498,7 @@ export const configSchema = z
     hub: hubSchema.default(hubSchema.parse({})),
     auth: authSchema.default(authSchema.parse({})),
     services: z.array(serviceSchema).default([]),
-    backend: z.enum(['docker', 'fake']).default('docker'),
+    backend: backendSchema.default({ kind: 'docker' }),
     spawner: spawnerSchema.default(spawnerSchema.parse({})),
     docker: dockerSchema.default(dockerSchema.parse({})),
     worker: workerSchema.default(workerSchema.parse({})),

@@ -7,6 +7,7 @@ import { createLogger } from '../log.ts';
 import { systemClock } from '../clock.ts';
 import { openDb } from '../../db/client.ts';
 import { createBackend } from '../backends/index.ts';
+import { BackendRegistry } from '../backends/registry.ts';
 import type { HubReach } from '../backends/types.ts';
 import type { AppContext } from '../context.ts';
 import { newInstanceId } from '../instance.ts';
@@ -24,15 +25,18 @@ export async function createRuntime(opts: { configFile?: string | undefined }): 
   const { config, source } = loadConfig({ file: opts.configFile });
   const log = createLogger(config.hub.log_level);
   let ctx: AppContext | undefined;
-  const backend = createBackend(() => ctx?.config ?? config, log);
-  const reach = await backend.init({ port: config.hub.port, connectUrl: config.hub.hub_connect_url });
+  const configOf = () => ctx?.config ?? config;
+  const backend = createBackend(config.backend.kind, configOf, log);
+  const hub = { port: config.hub.port, connectUrl: config.hub.hub_connect_url };
+  const reach = await backend.init(hub);
+  const backends = new BackendRegistry(backend, (kind) => createBackend(kind, configOf, log), hub);
   const db = await openDb(dbUrl(config), { authToken: config.hub.db_auth_token });
-  ctx = { config, db, backend, clock: systemClock, log, events: new EventEmitter(), hubUrl: reach.hubUrl, instanceId: newInstanceId() };
+  ctx = { config, db, backend, backends, clock: systemClock, log, events: new EventEmitter(), hubUrl: reach.hubUrl, instanceId: newInstanceId() };
   ctx.events.setMaxListeners(0); // one listener per open progress stream
   return {
     ctx, reach, source, configFile: opts.configFile,
     async close() {
-      await backend.close?.();
+      await backends.close();
       db.$client.close();
     },
   };

@@ -146,6 +146,8 @@ export class SpawnRunner {
       const envMap = ctx.config.auth.auth_state.environment;
       const authEnv = Object.keys(envMap).length ? authStateEnv(envMap, await authStateForSpawn(ctx, user)) : undefined;
       const spec = buildServerSpec({ config: ctx.config, hubUrl: ctx.hubUrl, bindIp: ctx.backend.bindIp, user: user.name, server: row.name, token, authEnv });
+      // the pull is outside the start timeout: a first pull of a large image is not a failed start
+      await ctx.backend.prepare?.(spec, (p, m) => this.progress(flight, row, p, m), flight.controller.signal);
       const startTimer = setTimeout(() => { flight.timedOut = true; flight.controller.abort(); }, ctx.config.spawner.start_timeout * 1000);
       let result;
       try {

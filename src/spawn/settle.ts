@@ -33,7 +33,7 @@ export async function settleSpawn(ctx: AppContext, input: SettleInput): Promise<
   const { row, prefix } = input;
   await addEvent(ctx.db, row.id, row.spawnSeq, { progress: Math.max(input.lastProgress, 90), message: WAITING_MESSAGE }, ctx.clock.now());
   notify(ctx, row.id, false);
-  await waitReady({ backend: ctx.backend, ref: input.ref, url: input.url, prefix, timeoutMs: ctx.config.spawner.http_timeout * 1000, signal: input.signal });
+  await waitReady({ backend: await ctx.backends.for(row.backend), ref: input.ref, url: input.url, prefix, timeoutMs: ctx.config.spawner.http_timeout * 1000, signal: input.signal });
   const now = ctx.clock.now();
   const ready = await transition(ctx, {
     serverId: row.id, from: ['spawning'], spawnSeq: row.spawnSeq,
@@ -51,8 +51,8 @@ export function toFailure(err: unknown): ServerFailure {
   return { reason: 'backend', message: err instanceof Error ? err.message : String(err) };
 }
 
-async function stopQuietly(ctx: AppContext, ref: BackendRef) {
-  try { await ctx.backend.stop(ref); } catch (err) { ctx.log.error('backend stop after a failed spawn failed', { ref, error: String(err) }); }
+async function stopQuietly(ctx: AppContext, row: ServerRow, ref: BackendRef) {
+  try { await (await ctx.backends.for(row.backend)).stop(ref); } catch (err) { ctx.log.error('backend stop after a failed spawn failed', { ref, error: String(err) }); }
 }
 
 /**
@@ -70,7 +70,7 @@ async function explainFailure(ctx: AppContext, failure: ServerFailure): Promise<
 export async function failSpawn(ctx: AppContext, row: ServerRow, ref: BackendRef | undefined, err: unknown /* or a ServerFailure */): Promise<void> {
   const current = await findServerRow(ctx.db, row.id);
   if (!current || current.spawnSeq !== row.spawnSeq) {
-    if (ref) await stopQuietly(ctx, ref); // the row is gone (user deleted) or a newer spawn owns it
+    if (ref) await stopQuietly(ctx, row, ref); // the row is gone (user deleted) or a newer spawn owns it
     return;
   }
   if (current.state === 'stopping') {
@@ -80,7 +80,7 @@ export async function failSpawn(ctx: AppContext, row: ServerRow, ref: BackendRef
   if (current.state !== 'spawning') return;
   const failure = await explainFailure(ctx, toFailure(err));
   ctx.log.warn('spawn failed', { serverId: row.id, reason: failure.reason, message: failure.message, logTail: failure.logTail });
-  if (ref) await stopQuietly(ctx, ref);
+  if (ref) await stopQuietly(ctx, row, ref);
   const failed = await transition(ctx, {
     serverId: row.id, from: ['spawning'], spawnSeq: row.spawnSeq,
     set: { ...stoppedFields(ctx.clock.now()), state: 'failed', failure },

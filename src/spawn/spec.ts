@@ -42,7 +42,7 @@ export function configHash(spec: Shape, secret: ReadonlySet<string> = SECRET_ENV
   const shape = {
     image: spec.image, cmd: spec.cmd, args: spec.args, port: spec.port, memLimit: spec.memLimit, cpuLimit: spec.cpuLimit, env,
     memGuarantee: spec.memGuarantee, cpuGuarantee: spec.cpuGuarantee, mounts: spec.mounts, deviceRequests: spec.deviceRequests,
-    extraHostConfig: spec.extraHostConfig, postStartCmd: spec.postStartCmd, labels: spec.labels,
+    extraHostConfig: spec.extraHostConfig, postStartCmd: spec.postStartCmd, labels: spec.labels, runAs: spec.runAs, workingDir: spec.workingDir,
   };
   return createHash('sha256').update(stableJson(shape)).digest('hex').slice(0, 16);
 }

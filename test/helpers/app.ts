@@ -15,6 +15,8 @@ import type { Clock } from '../../src/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { hashToken, newToken, tokenPrefix } from '../../src/auth/tokens.ts';
 import type { Backend } from '../../src/backends/types.ts';
+import { createBackend } from '../../src/backends/index.ts';
+import { BackendRegistry } from '../../src/backends/registry.ts';
 import { SpawnRunner } from '../../src/spawn/runner.ts';
 
 let root: string | undefined;
@@ -59,8 +61,9 @@ export async function buildTestApp(opts: TestAppOptions = {}) {
   const dbFile = opts.dbFile ?? join(tmpRoot(), `db-${++dbCount}.sqlite`);
   const db = await openDb(`file:${dbFile}`, { busyDeadlineMs: opts.busyDeadlineMs });
   const backend = opts.backend ?? new FakeBackend();
+  const backends = new BackendRegistry(backend, (kind) => createBackend(kind, () => ctx.config, silentLogger), { port: 8000 });
   const ctx: AppContext = {
-    config, db, backend, clock: opts.clock ?? { now: () => Date.now() }, log: silentLogger,
+    config, db, backend, backends, clock: opts.clock ?? { now: () => Date.now() }, log: silentLogger,
     events: new EventEmitter(), hubUrl: 'http://127.0.0.1:8000', instanceId: `test:${++instances}`,
   };
   ctx.events.setMaxListeners(0);
@@ -70,7 +73,7 @@ export async function buildTestApp(opts: TestAppOptions = {}) {
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= (async () => {
     await runner.close();
-    await backend.close?.();
+    await backends.close();
   })());
   after(close); // attaches to the running test (or the file), so spawned fake servers never keep node alive
 

@@ -153,7 +153,7 @@ describe('docker backend: docker-specific', () => {
     await assert.rejects(never.start(tinySpec(u, { image }), noProgress), (e: unknown) => {
       assert.ok(e instanceof SpawnError);
       assert.equal(e.reason, 'image');
-      assert.equal(e.message, `Image ${image} is not present and pull_policy is never`);
+      assert.equal(e.message, `Image ${image} is not on this machine and docker.pull_policy is never: pull or build it there (docker pull ${image}), or set pull_policy to if-not-present`);
       return true;
     });
     assert.deepEqual((await never.list()).filter((l) => l.user === u), []);

@@ -13,6 +13,11 @@ export const LABELS = {
   user: 'berth.user',
   server: 'berth.server',
   configHash: 'berth.config-hash',
+  /**
+   * The backend kind that made it (docker, system-user, swarm): backends sharing one engine list only
+   * their own. A container from before the label is docker's.
+   */
+  backend: 'berth.backend',
   /** The port the server listens on inside the container, so list() can recompute its URL. */
   port: 'berth.port',
   /**
@@ -64,7 +69,7 @@ export function networkHostConfig(networking: Networking): Pick<Docker.HostConfi
  * The container's labels: the spec's (extra_labels included by buildServerSpec), then Berth's own,
  * which always win. A bare spec gets docker.extra_labels underneath, as before specs carried them.
  */
-export function containerLabels(config: Config, spec: ServerSpec): Record<string, string> {
+export function containerLabels(config: Config, spec: ServerSpec, kind = 'docker'): Record<string, string> {
   return {
     ...(spec.mounts ? {} : config.docker.extra_labels),
     ...spec.labels,
@@ -74,7 +79,13 @@ export function containerLabels(config: Config, spec: ServerSpec): Record<string
     [LABELS.server]: spec.serverName,
     [LABELS.configHash]: spec.configHash,
     [LABELS.port]: String(spec.port),
+    [LABELS.backend]: kind,
   };
+}
+
+/** Whether a listed container is this kind's: one without the label predates it and is docker's. */
+export function isKind(labels: Record<string, string> | undefined, kind: string): boolean {
+  return (labels?.[LABELS.backend] ?? 'docker') === kind;
 }
 
 /**
@@ -123,6 +134,8 @@ export function containerCreateBody(args: {
   name: string;
   networking: Networking;
   imageCmd?: string[] | null | undefined;
+  /** The backend kind making it (its berth.backend label). */
+  kind?: string;
 }): Docker.ContainerCreateOptions {
   const { config, spec, name, networking } = args;
   const env = { JUPYTER_IMAGE_SPEC: spec.image, ...spec.env };
@@ -153,7 +166,9 @@ export function containerCreateBody(args: {
     Image: spec.image,
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     ...(cmd ? { Cmd: cmd } : {}),
-    Labels: containerLabels(config, spec),
+    ...(spec.runAs !== undefined ? { User: spec.runAs } : {}),
+    ...(spec.workingDir !== undefined ? { WorkingDir: spec.workingDir } : {}),
+    Labels: containerLabels(config, spec, args.kind),
     ExposedPorts: { [portKey]: {} },
     HostConfig: hostConfig,
   };

@@ -1,14 +1,15 @@
 // The docker backend (DockerSpawner, made stateless): one container per server, found by label,
 // with a home volume that outlives every container (design §6, §9).
 import type { Config } from '../../config/schema.ts';
-import { ServiceError, SpawnError, throwIfCancelled } from '../../errors.ts';
+import { SpawnError, throwIfCancelled } from '../../errors.ts';
+import { engineSpawnError, engineUnreachable } from '../engine/errors.ts';
+import { ensureImage, pullByPolicy, type ReadyImage } from '../engine/images.ts';
 import type { Logger } from '../../log.ts';
 import type { Backend, BackendRef, HubProbeResult, HubReach, ListedServer, ListedVolume, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
-import { LABELS, containerCreateBody, homeVolumeLabels, ownLabelFilter, serverUrl, specMounts } from './container-spec.ts';
+import { LABELS, containerCreateBody, isKind, homeVolumeLabels, ownLabelFilter, serverUrl, specMounts } from './container-spec.ts';
 import { VOLUME_NAME, containerName, containerNameBeforeLimits } from './names.ts';
 import { DockerError, DockerPort } from './port.ts';
 import { isStaleProbe, probeHubReach } from './probe.ts';
-import { PullProgress } from './pull-progress.ts';
 import { type Reach, workOutReach } from './reach.ts';
 
 /** Grace period for `docker stop` before SIGKILL (JupyterHub's default stop wait is 10 s). */
@@ -21,10 +22,13 @@ const POST_START_OUTPUT = 4000;
 const POST_START_TIMEOUT_MS = 10 * 60_000;
 
 export class DockerBackend implements Backend {
-  readonly kind = 'docker';
+  /** docker, or system-user (src/backends/system-user), which runs its containers through this class. */
+  readonly kind: 'docker' | 'system-user' = 'docker';
   readonly bindIp = '0.0.0.0';
   readonly port: DockerPort;
   private reach: Reach | undefined;
+  /** What prepare() found per spec, so start() does not check or pull again (a spec object is one spawn's). */
+  private readonly prepared = new WeakMap<ServerSpec, ReadyImage>();
 
   private readonly started: Config;
   private merged: { live: Config; config: Config } | undefined;
@@ -58,7 +62,7 @@ export class DockerBackend implements Backend {
       await this.port.ping();
       this.reach = await workOutReach(this.port, this.config, hub, this.log);
     } catch (err) {
-      throw this.unreachable(err);
+      throw engineUnreachable(err, this.port.address);
     }
     const { hubUrl, extraListen, description, networking } = this.reach;
     this.log.info('docker: engine reachable', { address: this.port.address, mode: networking.mode, hubUrl, reach: description });
@@ -74,21 +78,21 @@ export class DockerBackend implements Backend {
     if (bad) throw new SpawnError('create', `Volume name "${bad.source}" is not valid for Docker: check docker.${bad.home ? 'home_volume' : 'volumes'}`);
     const steps = async () => {
       throwIfCancelled(signal);
-      const image = await this.ensureImage(spec.image, progress, signal);
+      const image = this.prepared.get(spec) ?? (await this.image(spec, progress, signal));
       const imageCmd = image.cmd;
       throwIfCancelled(signal);
       await this.removePrevious(name, spec, image.id);
       for (const m of mounts) if (m.home) await this.ensureVolume(m.source, homeVolumeLabels(config, spec));
       throwIfCancelled(signal);
       progress(70, 'Creating container');
-      const body = containerCreateBody({ config, spec, name, networking, imageCmd });
+      const body = containerCreateBody({ config, spec, name, networking, imageCmd, kind: this.kind });
       return this.port.createContainer(body);
     };
     let id: string;
     try {
       id = await steps();
     } catch (err) {
-      throw this.spawnError(err, 'create');
+      throw engineSpawnError(err, 'create', this.port.address);
     }
     // From here on a container exists: any failure removes it (the volume stays) and keeps its last words.
     try {
@@ -111,7 +115,7 @@ export class DockerBackend implements Backend {
     } catch (err) {
       const logTail = await this.port.containerLogs(id, LOG_TAIL).catch(() => '');
       await this.port.removeContainer(id).catch((e) => this.log.warn('docker: could not remove failed container', { name, error: String(e) }));
-      throw this.spawnError(err, 'start', logTail);
+      throw engineSpawnError(err, 'start', this.port.address, { logTail });
     }
   }
 
@@ -133,7 +137,7 @@ export class DockerBackend implements Backend {
   }
 
   async list(): Promise<ListedServer[]> {
-    const containers = (await this.port.listContainers(ownLabelFilter(this.config))).filter((c) => !c.Labels?.[LABELS.probe]);
+    const containers = (await this.port.listContainers(ownLabelFilter(this.config))).filter((c) => !c.Labels?.[LABELS.probe] && isKind(c.Labels, this.kind));
     // The list gives no stop time: ask for it for the few that are not running (prune's stopped_age).
     const finished = new Map<string, number>();
     for (const c of containers) {
@@ -186,11 +190,21 @@ export class DockerBackend implements Backend {
 
   /** Pre-pull: the pull policy decides, as at a spawn ('always' refreshes the image each run). */
   async pullImage(image: string, signal?: AbortSignal): Promise<'pulled' | 'present' | 'skipped'> {
-    const policy = this.config.docker.pull_policy;
-    if (policy === 'never') return 'skipped';
-    if (policy === 'if-not-present' && (await this.port.inspectImage(image))) return 'present';
-    await this.pull(image, () => {}, signal);
-    return 'pulled';
+    return pullByPolicy(this.port, image, this.config.docker.pull_policy, signal);
+  }
+
+  /** The image check and pull, outside the start timeout; start() of this same spec then uses what it found. */
+  async prepare(spec: ServerSpec, progress: ProgressFn, signal?: AbortSignal): Promise<void> {
+    try {
+      this.prepared.set(spec, await this.image(spec, progress, signal));
+    } catch (err) {
+      throw engineSpawnError(err, 'create', this.port.address);
+    }
+  }
+
+  private image(spec: ServerSpec, progress: ProgressFn, signal?: AbortSignal): Promise<ReadyImage> {
+    const config = this.config;
+    return ensureImage(this.port, { image: spec.image, policy: config.docker.pull_policy, progress, signal, pullTimeoutMs: config.spawner.pull_timeout * 1000 });
   }
 
   /** A short-lived container from spawner.image, networked like a server, fetches the hub API (see probe.ts). */
@@ -219,40 +233,6 @@ export class DockerBackend implements Backend {
   private async lazyInit(): Promise<Reach> {
     await this.init({ port: this.config.hub.port, connectUrl: this.config.hub.hub_connect_url });
     return this.reach!;
-  }
-
-  /** Pull policy and pull with progress; returns the image's CMD (args are appended to it). */
-  /** The image ready to run: its CMD (for args appended to it) and its id (what a re-tag changes). */
-  private async ensureImage(image: string, progress: ProgressFn, signal?: AbortSignal): Promise<{ cmd: string[] | undefined; id: string | undefined }> {
-    const policy = this.config.docker.pull_policy;
-    progress(5, `Checking image ${image}`);
-    let info = await this.port.inspectImage(image);
-    if (policy === 'always' || (!info && policy === 'if-not-present')) {
-      await this.pull(image, progress, signal);
-      info = await this.port.inspectImage(image);
-    }
-    if (!info) throw new SpawnError('image', `Image ${image} is not present and pull_policy is never`);
-    return { cmd: info.Config?.Cmd ?? undefined, id: info.Id };
-  }
-
-  private async pull(image: string, progress: ProgressFn, signal?: AbortSignal) {
-    const tracker = new PullProgress();
-    let shown = -1;
-    progress(10, `Pulling image ${image}`);
-    try {
-      await this.port.pullImage(image, (ev) => {
-        const pct = tracker.update(ev);
-        if (pct === shown) return;
-        shown = pct;
-        progress(10 + Math.round(pct * 0.5), `Pulling image ${image}: ${pct}%`);
-      }, signal);
-    } catch (err) {
-      if (err instanceof DockerError && (err.kind === 'Failed' || err.kind === 'NotFound')) {
-        throw new SpawnError('image', `Image ${image} could not be pulled: ${err.detail}`, { cause: err });
-      }
-      throw err;
-    }
-    progress(60, `Pulled image ${image}`);
   }
 
   /**
@@ -297,33 +277,6 @@ export class DockerBackend implements Backend {
       if (signal?.aborted) throw err;
       this.log.warn('docker: post_start_cmd could not run; the server starts anyway', { name, cmd, error: err instanceof DockerError ? err.detail : String(err) });
     }
-  }
-
-  private unreachable(err: unknown): ServiceError {
-    if (err instanceof ServiceError && !(err instanceof DockerError)) return err;
-    const kind = err instanceof DockerError ? err.kind : 'Failed';
-    const where = this.port.address;
-    const message =
-      kind === 'Forbidden'
-        ? `Permission denied on the Docker engine at ${where}: run Berth as root or add its user to the docker group`
-        : kind === 'Unavailable' || kind === 'Timeout'
-          ? `Docker is not reachable at ${where}: start the Docker engine (dockerd) or set DOCKER_HOST / docker.host in berth.yaml`
-          : `Docker at ${where} answered with an error (${err instanceof Error ? err.message : String(err)}): check the engine's log`;
-    return new ServiceError('Unavailable', message, { cause: err });
-  }
-
-  private spawnError(err: unknown, reason: 'create' | 'start', logTail?: string): SpawnError {
-    const tail = logTail || undefined;
-    if (err instanceof SpawnError) return tail && !err.logTail ? new SpawnError(err.reason, err.message, { logTail: tail, cause: err.cause }) : err;
-    if (err instanceof DockerError) {
-      if (err.kind === 'Aborted') return new SpawnError('cancelled', 'Spawn cancelled', { logTail: tail, cause: err });
-      if (err.kind === 'Timeout') return new SpawnError('backend', `Docker did not answer in time (${err.op})`, { logTail: tail, cause: err });
-      if (err.kind === 'Unavailable' || err.kind === 'Forbidden') {
-        return new SpawnError('backend', this.unreachable(err).message, { logTail: tail, cause: err });
-      }
-      return new SpawnError(reason, `Could not ${reason} the container: ${err.detail}`, { logTail: tail, cause: err });
-    }
-    return new SpawnError('backend', `Unexpected error during ${reason}: ${String(err)}`, { logTail: tail, cause: err });
   }
 }
 

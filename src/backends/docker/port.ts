@@ -137,14 +137,14 @@ export class DockerPort {
    * Pulls an image, calling onEvent per stream event. The stream may stay quiet for long while a
    * big layer extracts, so the limit is generous; the caller's signal cancels at once.
    */
-  pullImage(image: string, onEvent: (ev: PullEvent) => void, signal?: AbortSignal): Promise<void> {
+  pullImage(image: string, onEvent: (ev: PullEvent) => void, signal?: AbortSignal, timeoutMs = 30 * MINUTE): Promise<void> {
     return this.call(`pull ${image}`, async (abortSignal) => {
       const stream = (await this.docker.pull(image, { abortSignal })) as Readable;
       abortSignal.addEventListener('abort', () => stream.destroy(), { once: true });
       await new Promise<void>((resolve, reject) => {
         this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()), onEvent);
       });
-    }, { timeoutMs: 30 * MINUTE, signal });
+    }, { timeoutMs, signal });
   }
 
   inspectContainer(idOrName: string) {

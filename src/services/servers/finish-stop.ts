@@ -9,7 +9,7 @@ import { stoppedFields, transition } from '../../state/server.ts';
 export async function finishStop(ctx: AppContext, row: ServerRow, opts: { cancelled?: boolean } = {}): Promise<ServerRow | undefined> {
   if (row.backendRef) {
     try {
-      await ctx.backend.stop(row.backendRef);
+      await (await ctx.backends.for(row.backend)).stop(row.backendRef);
     } catch (err) {
       ctx.log.error('backend stop failed; the server stays stopping', { serverId: row.id, error: String(err) });
       return undefined;

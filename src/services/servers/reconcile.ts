@@ -19,7 +19,7 @@ import type { AppContext } from '../../context.ts';
 import { instanceIsGone } from '../../instance.ts';
 import { schema } from '../../../db/client.ts';
 import type { ServerRow } from '../../../db/schema/index.ts';
-import type { PollResult } from '../../backends/types.ts';
+import type { Backend, PollResult } from '../../backends/types.ts';
 import { bumpRoutes } from '../../state/routes.ts';
 import { BACKED, casServer, stoppedFields, transition } from '../../state/server.ts';
 import { failSpawn, resumeSpawn } from '../../spawn/settle.ts';
@@ -66,11 +66,12 @@ export async function reconcileServers(ctx: AppContext, opts: ReconcileOptions =
   for (const { row, user } of rows) {
     if (!mayAct(ctx, row, periodic)) continue;
     try {
-      const polled: PollResult = row.backendRef ? await ctx.backend.poll(row.backendRef) : { status: 'missing' };
+      const backend = await ctx.backends.for(row.backend); // the kind that started it, whatever config.backend says now
+      const polled: PollResult = row.backendRef ? await backend.poll(row.backendRef) : { status: 'missing' };
       const status = polled.status;
       if (row.state === 'running') {
         if (status === 'running') { counts.adopted++; adoptedRunning = true; continue; }
-        if (await markLost(ctx, row, user, polled)) counts.stopped++;
+        if (await markLost(ctx, backend, row, user, polled)) counts.stopped++;
       } else if (row.state === 'spawning' && row.owner === ctx.instanceId && periodic) {
         // This worker's own spawn, past every timeout it has: its runner is stuck (a hung call). Should
         // that call return later, what it made has no active row any more: prune removes it.
@@ -88,7 +89,7 @@ export async function reconcileServers(ctx: AppContext, opts: ReconcileOptions =
           if (opts.resume) opts.resume(adopted, user);
           else void resumeSpawn(ctx, adopted, user);
         } else {
-          if (status === 'exited') await ctx.backend.stop(row.backendRef!);
+          if (status === 'exited') await backend.stop(row.backendRef!);
           await failSpawn(ctx, row, undefined, INTERRUPTED);
           counts.failed++;
         }
@@ -116,11 +117,11 @@ export async function reconcileServers(ctx: AppContext, opts: ReconcileOptions =
  * left is removed, the row marked stopped with its credentials revoked, and the reason kept in the
  * log and an audit row (the row's `failure` is for spawns: a stopped server has none).
  */
-async function markLost(ctx: AppContext, row: ServerRow, user: string, polled: PollResult): Promise<boolean> {
+async function markLost(ctx: AppContext, backend: Backend, row: ServerRow, user: string, polled: PollResult): Promise<boolean> {
   const why = polled.status === 'exited'
     ? `container exited${polled.exitCode !== undefined ? ` (code ${polled.exitCode})` : ''}`
     : 'container gone';
-  if (polled.status === 'exited') await ctx.backend.stop(row.backendRef!);
+  if (polled.status === 'exited') await backend.stop(row.backendRef!);
   const done = await transition(ctx, { serverId: row.id, from: ['running'], spawnSeq: row.spawnSeq, set: stoppedFields(ctx.clock.now()), revoke: true });
   if (!done) return false;
   ctx.log.warn('server found not running; marked stopped', { user, server: row.name, why });

@@ -39,7 +39,7 @@ export async function requestSpawn({ ctx, input }: { ctx: AppContext; input: Req
     if (row.state === 'stopping') throw invalid(`${label} is pending stop`);
     if (isReady(row.state)) {
       // JupyterHub polls before refusing: a server that died unnoticed is cleaned up and spawned again.
-      const alive = row.backendRef ? (await ctx.backend.poll(row.backendRef)).status === 'running' : false;
+      const alive = row.backendRef ? (await (await ctx.backends.for(row.backend)).poll(row.backendRef)).status === 'running' : false;
       if (alive) throw invalid(`${label} is already running`);
       await transition(ctx, { serverId: row.id, from: ['running'], set: stoppedFields(ctx.clock.now()), revoke: true });
       ctx.log.warn('server found dead at spawn request; marked stopped', { server: label });

@@ -23,7 +23,7 @@ async function checkLogin(ctx: AppContext, username: string, password: string) {
 
 function ctxWith(auth: NonNullable<ConfigInput['auth']>, dataDir = mkdtempSync(join(tmpdir(), 'berth-pw-'))): AppContext {
   const config = configSchema.parse({ backend: 'fake', hub: { data_dir: dataDir }, auth });
-  return { config, db: undefined as never, backend: undefined as never, clock: { now: () => 0 }, log: silentLogger, events: new EventEmitter(), hubUrl: '', instanceId: 'test' };
+  return { config, db: undefined as never, backend: undefined as never, backends: undefined as never, clock: { now: () => 0 }, log: silentLogger, events: new EventEmitter(), hubUrl: '', instanceId: 'test' };
 }
 
 describe('checkLogin', () => {

@@ -1,6 +1,6 @@
 // Turns the engine's pull stream (one event per layer step) into one overall percentage.
 
-import type { PullEvent } from './port.ts';
+import type { PullEvent } from '../docker/port.ts';
 
 interface Layer {
   downloaded: number;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PullProgress } from './pull-progress.ts';
-import type { PullEvent } from './port.ts';
+import type { PullEvent } from '../docker/port.ts';
 
 test('pull progress weighs layers by size, counts extraction, and never goes back', () => {
   const p = new PullProgress();
