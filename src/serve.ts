@@ -36,7 +36,7 @@ export async function runRoles(roles: readonly Role[], opts: { configFile?: stri
   const onHup = () => {
     try {
       const next = loadConfig({ file: opts.configFile }).config; // new requests and spawns use it; running servers are untouched
-      const fixed = (['host', 'name_prefix', 'network'] as const).filter((k) => next.docker[k] !== ctx.config.docker[k]);
+      const fixed = (['host', 'name_prefix', 'network', 'network_internal'] as const).filter((k) => next.docker[k] !== ctx.config.docker[k]);
       if (fixed.length || next.backend !== ctx.config.backend) {
         ctx.log.warn('configuration reload: these settings need a restart to apply', { settings: [...fixed.map((k) => `docker.${k}`), ...(next.backend !== ctx.config.backend ? ['backend'] : [])] });
       }
