@@ -315,6 +315,16 @@ export const dockerSchema = z
     /** DockerSpawner.network_name: a user network the containers join. When Berth itself runs on it, they reach each other by name. */
     network: z.string().optional(),
     /**
+     * The servers' network is internal (created with `--internal` when missing): the engine forwards
+     * nothing from it, so servers reach the hub and each other but no other network and no internet
+     * (no pip/conda/apt installs, no outside DNS names, no git clone). This machine itself stays
+     * reachable on its addresses: whatever listens on all interfaces here is open to servers. Berth on
+     * the host then reaches servers at their address on the network's bridge (the engine publishes no
+     * ports there), so the engine must run on this machine. Needs `network`; an existing network whose
+     * internal flag differs is refused at start.
+     */
+    network_internal: z.boolean().default(false),
+    /**
      * Named home volume (DockerSpawner's volumes={'jupyterhub-user-{username}': ...}): `{username}`
      * and `{servername}` templated, both escaped as in container names. A named server's volume
      * without `{servername}` in the template gets `--<escaped server name>` appended, so every
@@ -346,6 +356,9 @@ export const dockerSchema = z
   })
   .strict()
   .superRefine((d, ctx) => {
+    if (d.network_internal && (!d.network || ['bridge', 'host', 'none'].includes(d.network))) {
+      ctx.addIssue({ code: 'custom', path: ['network_internal'], message: `needs docker.network set to a network of its own (Berth creates it internal when missing)${d.network ? `: ${d.network} is one of Docker's default networks, which cannot be internal` : ''}` });
+    }
     for (const key of Object.keys(d.extra_host_config)) {
       const path = ['extra_host_config', key];
       if (!/^[A-Z][A-Za-z0-9]*$/.test(key)) {
