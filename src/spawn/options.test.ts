@@ -102,3 +102,7 @@ describe('profile config refusals', () => {
     assert.equal(load(prof('    - {slug: a, display_name: A, default: true, groups: [ml]}\n')), '');
   });
 });
+
+test('no profiles configured: a profile key stays opaque (JupyterHub keeps user_options as given)', () => {
+  assert.deepEqual(resolveSpawnOptions(configSchema.parse({}), { name: 'bob', groups: [] }, { profile: 'small' }), { volumes: [], environment: {} });
+});

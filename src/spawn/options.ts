@@ -2,7 +2,7 @@
 // force: the overrides a spec is built with, or a typed error saying what this user may choose.
 import type { Config } from '../config/schema.ts';
 import type { Profile } from '../config/profiles-schema.ts';
-import { forbidden, invalid } from '../errors.ts';
+import { forbidden, invalid, ServiceError, SpawnError } from '../errors.ts';
 
 export interface Chooser { name: string; groups: readonly string[]; admin?: boolean }
 
@@ -57,20 +57,18 @@ function pickImage(config: Config, wanted: unknown): string | undefined {
 /**
  * The overrides for this user's options. Unknown profile or image → Invalid (400, naming what is
  * allowed); a profile outside the user's groups → Forbidden (403). No profile named → the default
- * profile among those visible (or the first visible one), else spawner.* as is.
+ * profile among those visible (or the first visible one), else spawner.* as is. With no profiles
+ * configured a profile key is ignored (opaque user_options, as today).
  */
 export function resolveSpawnOptions(config: Config, user: Chooser, options: Record<string, unknown> = {}): SpawnOverrides {
   const wantedProfile = options['profile'];
   const all = config.spawner.profiles;
   const visible = visibleProfiles(config, user);
   let profile: Profile | undefined;
-  if (wantedProfile !== undefined && wantedProfile !== null && wantedProfile !== '') {
+  // With no profiles configured, user_options stay opaque as in JupyterHub: a "profile" key is kept, not judged.
+  if (all.length && wantedProfile !== undefined && wantedProfile !== null && wantedProfile !== '') {
     profile = all.find((p) => p.slug === wantedProfile);
-    if (!profile) {
-      throw invalid(all.length
-        ? `profile ${JSON.stringify(wantedProfile)} does not exist; choose one of: ${visible.map((p) => p.slug).join(', ') || '(none offered to you)'}`
-        : `profile ${JSON.stringify(wantedProfile)} does not exist: this hub defines no profiles`);
-    }
+    if (!profile) throw invalid(`profile ${JSON.stringify(wantedProfile)} does not exist; choose one of: ${visible.map((p) => p.slug).join(', ') || '(none offered to you)'}`);
     if (!profileVisible(profile, user)) throw forbidden(`profile ${profile.slug} is not offered to ${user.name}; choose one of: ${visible.map((p) => p.slug).join(', ') || '(none)'}`);
   } else if (all.length) {
     profile = visible.find((p) => p.default) ?? visible[0];
@@ -89,4 +87,17 @@ export function resolveSpawnOptions(config: Config, user: Chooser, options: Reco
   if (profile?.cpu_limit !== undefined) out.cpuLimit = profile.cpu_limit;
   if (profile?.cpu_guarantee !== undefined) out.cpuGuarantee = profile.cpu_guarantee;
   return out;
+}
+
+/**
+ * The same resolution at spawn time: the config may have changed since the request, so a choice that
+ * is no longer allowed fails the spawn with the reason rather than starting something else.
+ */
+export function spawnOverridesNow(config: Config, user: { name: string; groupNames: string[]; admin: boolean }, options: Record<string, unknown> | null | undefined): SpawnOverrides {
+  try {
+    return resolveSpawnOptions(config, { name: user.name, groups: user.groupNames, admin: user.admin }, options ?? {});
+  } catch (e) {
+    if (e instanceof ServiceError) throw new SpawnError('create', `Spawn refused: ${e.message}`, { cause: e });
+    throw e;
+  }
 }
