@@ -17,7 +17,7 @@ const section = (title: string) => {
 const blocks = (text: string) => [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
 const dir = mkdtempSync(join(tmpdir(), 'berth-readme-'));
 
-for (const title of ['Login', 'Services', 'Servers: shape, images and names (Docker backend)']) {
+for (const title of ['Login', 'Services', 'Servers: shape, images and names (Docker backend)', 'Choosing the backend']) {
   const yamls = blocks(section(title));
   test(`README "${title.split(':')[0]}": ${yamls.length} YAML examples load as written`, () => {
     assert.ok(yamls.length >= (title === 'Login' ? 7 : 1));
