@@ -36,7 +36,7 @@ export async function runRoles(roles: readonly Role[], opts: { configFile?: stri
   const onHup = () => {
     try {
       const next = loadConfig({ file: opts.configFile }).config; // new requests and spawns use it; running servers are untouched
-      const fixed = (['host', 'name_prefix', 'network'] as const).filter((k) => next.docker[k] !== ctx.config.docker[k]);
+      const fixed = (['host', 'name_prefix', 'network', 'network_internal'] as const).filter((k) => next.docker[k] !== ctx.config.docker[k]);
       // backend.kind: new servers keep starting on the running kind until a restart (servers.backend keeps each row's own)
       const kindChanged = next.backend.kind !== ctx.backend.kind;
       if (fixed.length || kindChanged) {

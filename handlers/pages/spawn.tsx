@@ -8,6 +8,9 @@ import { findUserServer, pageState } from '../../src/state/server.ts';
 import { lookUpUser, requireScope } from '../lib.ts';
 import { requestSpawn } from '../../src/services/servers/request-spawn.ts';
 import { ServiceError, invalid, notFound } from '../../src/errors.ts';
+import { optionsFromForm } from '../../src/spawn/options.ts';
+import { hasChoice, SpawnForm } from './spawn-options.tsx';
+import { html } from 'hono/html';
 import { escapePath, serverPrefix, validServerName } from '../../src/names.ts';
 
 export const spawnPages = new Hono<AppEnv>();
@@ -43,8 +46,18 @@ async function spawn(c: Context<AppEnv>) {
   const before = pageState(await findUserServer(ctx.db, user.id, serverName));
   if (before === 'ready') return c.redirect(next ?? serverUrl, 302);
   if (before === 'spawn' || before === 'stop') return c.redirect(pending, 302);
+  const chooser = { name: user.name, groups: user.groupNames, admin: user.admin };
+  let userOptions: Record<string, unknown> | undefined;
+  if (hasChoice(ctx.config, chooser)) {
+    if (c.req.method === 'GET') {
+      const page = <SpawnForm config={ctx.config} user={chooser} hub={hub(c)} action={c.req.url} xsrf={me.session.xsrf} />;
+      return c.html(html`<!doctype html>${page}`);
+    }
+    const { _xsrf: _x, next: _n, ...fields } = optionsFromForm(form as Record<string, string>);
+    userOptions = fields;
+  }
   try {
-    await requestSpawn({ ctx, input: { user, serverName } });
+    await requestSpawn({ ctx, input: { user, serverName, userOptions } });
   } catch (err) {
     // lost a race with another spawn: where it stands now decides where the browser goes
     const now = pageState(await findUserServer(ctx.db, user.id, serverName));

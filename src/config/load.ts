@@ -3,6 +3,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, type Config } from './schema.ts';
+import { profileProblems } from './profiles-schema.ts';
 import { groupNamespaceProblems, openProviderProblems, ownAllowRules, providerName } from '../auth/providers/allow-rules.ts';
 import { authStateKeyProblems } from '../auth/auth-state.ts';
 import { serviceOAuth } from '../services/services/spec.ts';
@@ -161,7 +162,7 @@ export function loadConfig(opts: { file?: string | undefined; env?: Env } = {}):
     if (providers.has(providerName(p))) problems.push(`auth.providers: two providers named "${providerName(p)}" (give one a different name:)`);
     providers.add(providerName(p));
   }
-  problems.push(...openProviderProblems(config.auth), ...groupNamespaceProblems(config), ...authStateKeyProblems(config.auth.auth_state.keys));
+  problems.push(...openProviderProblems(config.auth), ...groupNamespaceProblems(config), ...authStateKeyProblems(config.auth.auth_state.keys), ...profileProblems(config));
   // a hub-wide allow_all would make every provider's own rule meaningless (an old shared-password
   // config gaining a GitHub provider with allowed_organizations would let all of GitHub in)
   const ruled = config.auth.providers.filter((p) => ownAllowRules(p).length > 0);

@@ -10,10 +10,10 @@ import { ldapConfig } from '../auth/providers/ldap/config.ts';
 import { casConfig } from '../auth/providers/cas/config.ts';
 import { isValidScope } from '../auth/scopes.ts';
 import { backendSchema } from './backend-schema.ts';
+import { byteSize, mountSchema, sizeInBytes, volumeTemplateProblem } from './mount-schema.ts';
+import { allowedImagesSchema, profilesSchema } from './profiles-schema.ts';
 
 const seconds = z.number().positive();
-/** "2G", "512M", or a number of bytes (DockerSpawner's mem_limit). */
-const byteSize = z.union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*[kKmMgGtT]?[bB]?$/, 'a size like 512M or 2G')]);
 const pep440 = z.string().regex(/^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$/, 'a PEP 440 version like 5.3.0');
 const userName = z.string().min(1).max(255);
 /** A cron expression croner accepts (checked here, so a typo fails at start-up, not at 8:45 on Monday). */
@@ -224,6 +224,10 @@ export const spawnerSchema = z
     pull_timeout: seconds.default(1800),
     /** Spawner.oauth_client_allowed_scopes. */
     oauth_client_allowed_scopes: z.array(z.string()).default([]),
+    /** DockerSpawner.allowed_images: images a user may pick (user_options.image); unset = only spawner.image. */
+    allowed_images: allowedImagesSchema.optional(),
+    /** KubeSpawner.profile_list: admin-defined choices (user_options.profile), see profiles-schema.ts. */
+    profiles: profilesSchema.default([]),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -237,22 +241,6 @@ export const spawnerSchema = z
     }
   });
 
-/** A byteSize string in bytes (powers of 1024), as src/spawn/spec.ts parseByteSize reads it. */
-function sizeInBytes(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)/.exec(v.trim());
-  return m ? Number(m[1]) * 1024 ** ' kmgt'.indexOf((m[2] || ' ').toLowerCase()) : NaN;
-}
-
-/** A volume name template: Docker's charset once `{username}` / `{servername}` are replaced (they expand to [a-z0-9_]). */
-const PLACEHOLDER = /\{(username|servername)\}/g;
-function volumeTemplateProblem(t: string): string | undefined {
-  if (!/^[a-zA-Z0-9]/.test(t)) return 'must start with a letter or digit (an escaped name may start with _, which Docker refuses)';
-  if (!/^[a-zA-Z0-9_.-]*$/.test(t.replace(PLACEHOLDER, 'a'))) return 'only letters, digits, _ . - and {username} / {servername}';
-  // Escaped names hold no '-' or '.': one of those between two placeholders keeps the names apart.
-  const between = t.split(PLACEHOLDER).filter((_, i) => i % 2 === 0).slice(1, -1);
-  if (between.some((lit) => !/[-.]/.test(lit))) return 'put a - or . between {username} and {servername}, or two users could share a volume';
-  return undefined;
-}
 
 /**
  * HostConfig keys docker.extra_host_config may not set: Berth's own (mounts, networking, limits…),
@@ -267,23 +255,6 @@ const BERTH_HOST_CONFIG: Record<string, string> = {
   cpuquota: 'spawner.cpu_limit (Berth sets NanoCpus, which the engine refuses beside a quota)', cpuperiod: 'spawner.cpu_limit (Berth sets NanoCpus, which the engine refuses beside a period)',
   devicerequests: 'docker.device_requests',
 };
-
-const mountSchema = z
-  .object({
-    /** A volume name, or for a bind an absolute host path; `{username}` / `{servername}` templated (escaped as in container names). */
-    source: z.string().min(1),
-    /** Where it appears in the container. */
-    target: z.string().startsWith('/'),
-    read_only: z.boolean().default(false),
-    /** volume: a named volume (the engine creates a missing one; Berth never labels or removes it); bind: a host path that must exist. */
-    type: z.enum(['volume', 'bind']).default('volume'),
-  })
-  .strict()
-  .superRefine((m, ctx) => {
-    if (m.type === 'bind' && !m.source.startsWith('/')) ctx.addIssue({ code: 'custom', path: ['source'], message: 'a bind source must be an absolute host path' });
-    const problem = m.type === 'volume' ? volumeTemplateProblem(m.source) : undefined;
-    if (problem) ctx.addIssue({ code: 'custom', path: ['source'], message: `a volume name ${problem}` });
-  });
 
 /** Docker's DeviceRequests (`docker run --gpus`), in snake_case. */
 const deviceRequestSchema = z
@@ -314,6 +285,16 @@ export const dockerSchema = z
     pull_policy: pullPolicy.default('if-not-present'),
     /** DockerSpawner.network_name: a user network the containers join. When Berth itself runs on it, they reach each other by name. */
     network: z.string().optional(),
+    /**
+     * The servers' network is internal (created with `--internal` when missing): the engine forwards
+     * nothing from it, so servers reach the hub and each other but no other network and no internet
+     * (no pip/conda/apt installs, no outside DNS names, no git clone). This machine itself stays
+     * reachable on its addresses: whatever listens on all interfaces here is open to servers. Berth on
+     * the host then reaches servers at their address on the network's bridge (the engine publishes no
+     * ports there), so the engine must run on this machine. Needs `network`; an existing network whose
+     * internal flag differs is refused at start.
+     */
+    network_internal: z.boolean().default(false),
     /**
      * Named home volume (DockerSpawner's volumes={'jupyterhub-user-{username}': ...}): `{username}`
      * and `{servername}` templated, both escaped as in container names. A named server's volume
@@ -346,6 +327,9 @@ export const dockerSchema = z
   })
   .strict()
   .superRefine((d, ctx) => {
+    if (d.network_internal && (!d.network || ['bridge', 'host', 'none'].includes(d.network))) {
+      ctx.addIssue({ code: 'custom', path: ['network_internal'], message: `needs docker.network set to a network of its own (Berth creates it internal when missing)${d.network ? `: ${d.network} is one of Docker's default networks, which cannot be internal` : ''}` });
+    }
     for (const key of Object.keys(d.extra_host_config)) {
       const path = ['extra_host_config', key];
       if (!/^[A-Z][A-Za-z0-9]*$/.test(key)) {

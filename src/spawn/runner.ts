@@ -13,6 +13,7 @@ import { serverPrefix } from '../names.ts';
 import { addEvent, casServer, IN_FLIGHT, notify, transition } from '../state/server.ts';
 import { issueServerCredentials } from './credentials.ts';
 import { buildServerSpec } from './spec.ts';
+import { spawnOverridesNow } from './options.ts';
 import { systemUserSpawnSpec } from './system-user.ts';
 import { failSpawn, resumeSpawn, settleSpawn, watchForStop } from './settle.ts';
 
@@ -146,7 +147,8 @@ export class SpawnRunner {
       const token = await issueServerCredentials(ctx, row, user);
       const envMap = ctx.config.auth.auth_state.environment;
       const authEnv = Object.keys(envMap).length ? authStateEnv(envMap, await authStateForSpawn(ctx, user)) : undefined;
-      const built = buildServerSpec({ config: ctx.config, hubUrl: ctx.hubUrl, bindIp: ctx.backend.bindIp, user: user.name, server: row.name, token, authEnv });
+      const overrides = spawnOverridesNow(ctx.config, user, row.userOptions);
+      const built = buildServerSpec({ config: ctx.config, hubUrl: ctx.hubUrl, bindIp: ctx.backend.bindIp, user: user.name, server: row.name, token, authEnv, overrides });
       const spec = ctx.backend.kind === 'system-user' ? await systemUserSpawnSpec(ctx, built, user.id) : built;
       // the pull is outside the start timeout: a first pull of a large image is not a failed start
       await ctx.backend.prepare?.(spec, (p, m) => this.progress(flight, row, p, m), flight.controller.signal);

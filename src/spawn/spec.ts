@@ -6,6 +6,7 @@ import type { DeviceRequest, ServerMount, ServerSpec } from '../backends/types.t
 import { escapeDockerName } from '../backends/docker/names.ts';
 import type { Config } from '../config/schema.ts';
 import { serverEnv, type EnvInput } from './env.ts';
+import type { SpawnOverrides } from './options.ts';
 
 const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
@@ -65,12 +66,16 @@ export function homeVolumeFor(template: string, user: string, server: string): s
   return server && !template.includes('{servername}') ? `${name}--${escapeDockerName(server)}` : name;
 }
 
+type MountConfig = Config['docker']['volumes'][number];
+const mountFrom = (v: MountConfig, user: string, server: string): ServerMount =>
+  ({ type: v.type, source: expandTemplate(v.source, user, server), target: v.target, ...(v.read_only ? { readOnly: true } : {}) });
+
 /** The mounts of a server: its home volume at docker.home_dir, then docker.volumes in order. */
 export function serverMounts(config: Config, user: string, server: string): ServerMount[] {
   const d = config.docker;
   return [
     { type: 'volume', source: homeVolumeFor(d.home_volume, user, server), target: d.home_dir, home: true },
-    ...d.volumes.map((v): ServerMount => ({ type: v.type, source: expandTemplate(v.source, user, server), target: v.target, ...(v.read_only ? { readOnly: true } : {}) })),
+    ...d.volumes.map((v) => mountFrom(v, user, server)),
   ];
 }
 
@@ -92,7 +97,7 @@ function postStartCmd(cmd: string | string[] | undefined): string[] | undefined 
 }
 
 /** What a spec is built from: the env's inputs, less what the spec works out itself (image, limits). */
-export type SpecInput = Omit<EnvInput, 'image' | 'memLimit' | 'cpuLimit'>;
+export type SpecInput = Omit<EnvInput, 'image' | 'memLimit' | 'cpuLimit'> & { overrides?: SpawnOverrides | undefined };
 
 /**
  * The complete spec of one server from the config in force and the user: everything a backend needs
@@ -101,23 +106,25 @@ export type SpecInput = Omit<EnvInput, 'image' | 'memLimit' | 'cpuLimit'>;
 export function buildServerSpec(input: SpecInput): ServerSpec {
   const { config, user, server } = input;
   const s = config.spawner;
-  const image = s.image;
-  const memLimit = parseByteSize(s.mem_limit);
-  const cpuLimit = s.cpu_limit;
-  const memGuarantee = parseByteSize(s.mem_guarantee);
-  const cpuGuarantee = s.cpu_guarantee;
+  const o = input.overrides; // the user's profile / image choice (src/spawn/options.ts), already checked
+  const image = o?.image ?? s.image;
+  const memLimit = parseByteSize(o?.memLimit ?? s.mem_limit);
+  const cpuLimit = o?.cpuLimit ?? s.cpu_limit;
+  const memGuarantee = parseByteSize(o?.memGuarantee ?? s.mem_guarantee);
+  const cpuGuarantee = o?.cpuGuarantee ?? s.cpu_guarantee;
   const env = serverEnv({ ...input, image, memLimit, cpuLimit });
+  Object.assign(env, o?.environment);
   // JupyterHub's Spawner.get_env sets these too; spawner.environment (applied last) still wins.
   const guarantees: Record<string, string> = {
     ...(memGuarantee !== undefined ? { MEM_GUARANTEE: String(memGuarantee) } : {}),
     ...(cpuGuarantee !== undefined ? { CPU_GUARANTEE: String(cpuGuarantee) } : {}),
   };
-  for (const [k, v] of Object.entries(guarantees)) if (!(k in s.environment)) env[k] = v;
+  for (const [k, v] of Object.entries(guarantees)) if (!(k in s.environment) && !(k in (o?.environment ?? {}))) env[k] = v;
   const extraHostConfig = Object.keys(config.docker.extra_host_config).length ? structuredClone(config.docker.extra_host_config) : undefined;
   const extraLabels = { ...config.docker.extra_labels };
   const base = {
     user, serverName: server, image, cmd: s.cmd, args: [...s.args], env, port: s.port, memLimit, cpuLimit, memGuarantee, cpuGuarantee,
-    mounts: serverMounts(config, user, server), deviceRequests: deviceRequests(config), extraHostConfig, postStartCmd: postStartCmd(s.post_start_cmd),
+    mounts: [...serverMounts(config, user, server), ...(o?.volumes ?? []).map((v) => mountFrom(v, user, server))], deviceRequests: deviceRequests(config), extraHostConfig, postStartCmd: postStartCmd(s.post_start_cmd),
   };
   // provider tokens change at every refresh: a new token alone must not make the container "stale"
   const hash = configHash({ ...base, labels: extraLabels }, new Set(Object.keys(input.authEnv ?? {})));

@@ -143,4 +143,34 @@ describe('one user, one real Jupyter server, end to end', { timeout: 15 * 60_000
     assert.equal(file.status, 200);
     assert.equal(((await file.json()) as { content: string }).content, 'kept across restarts');
   });
+
+  test('named servers: two of alice\'s run at once, each a real Jupyter with its own volume, through the proxy', async () => {
+    for (const server of ['lab', 'gpu']) {
+      const messages = await startAndWait(a, `alice/${server}`);
+      assert.match(messages.at(-1)!, new RegExp(`Server ready at /user/alice/${server}/`));
+      const { res, hops } = await openServer(a, `alice/${server}`);
+      assert.equal(res.status, 200, hops.map((h) => `${h.status} ${h.url}`).join('\n'));
+      const put = await a.raw(`/user/alice/${server}/api/contents/which.txt`, {
+        method: 'PUT', body: JSON.stringify({ type: 'file', format: 'text', content: `I am ${server}` }),
+        headers: { 'content-type': 'application/json', 'x-xsrftoken': a.jar.get('_xsrf') ?? '' },
+      });
+      assert.equal(put.status, 201, await put.clone().text());
+    }
+    const model = await userModel('alice');
+    for (const server of ['', 'lab', 'gpu']) assert.equal(model.servers[server]?.ready, true, `server "${server}" ready`);
+    for (const server of ['lab', 'gpu']) {
+      assert.equal(await runKernel(a, `alice/${server}`, '6*7'), '42');
+      const file = await a.raw(`/user/alice/${server}/api/contents/which.txt`);
+      assert.equal(((await file.json()) as { content: string }).content, `I am ${server}`, 'each server sees its own home');
+    }
+    assert.equal((await a.raw('/user/alice/api/contents/which.txt')).status, 404, 'the default server has neither file');
+    const containers = await docker.listContainers({ filters: { label: ['berth.user=alice'], name: [tag] } });
+    assert.equal(containers.length, 3, 'three containers');
+    const homes = new Set(containers.map((c) => c.Mounts.find((m) => m.Destination === '/home/jovyan')?.Name));
+    assert.equal(homes.size, 3, `three home volumes: ${[...homes].join(', ')}`);
+    for (const server of ['lab', 'gpu']) {
+      const res = await a.raw(`/hub/api/users/alice/servers/${server}`, { method: 'DELETE', headers: { 'x-xsrftoken': await xsrfOf(a) } });
+      assert.equal(res.status, 204);
+    }
+  });
 });

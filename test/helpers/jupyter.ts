@@ -6,11 +6,16 @@ import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { Browser } from './browser.ts';
 
-/** GET /hub/spawn/<user> as the browser, then read the progress stream until ready (or throw on failed). */
+/**
+ * GET /hub/spawn/<user> as the browser, then read the progress stream until ready (or throw on
+ * failed). Here and below `user` may be "<user>/<server>" for a named server, as in its URLs.
+ */
 export async function startAndWait(b: Browser, user: string): Promise<string[]> {
   const { res } = await b.go(`/hub/spawn/${user}`);
   await res.arrayBuffer();
-  const stream = await b.raw(`/hub/api/users/${user}/server/progress`, { headers: { accept: 'text/event-stream' } });
+  const [name, server] = user.split('/');
+  const progress = server ? `/hub/api/users/${name}/servers/${server}/progress` : `/hub/api/users/${name}/server/progress`;
+  const stream = await b.raw(progress, { headers: { accept: 'text/event-stream' } });
   assert.equal(stream.status, 200, `progress stream: ${stream.status}`);
   const messages: string[] = [];
   const reader = stream.body!.getReader();

@@ -92,7 +92,7 @@ describe('docker: the spec shapes the container', () => {
     const labels = Object.fromEntries(Object.entries(info.Config.Labels).filter(([k]) => k !== 'berth.test.recipe'));
     assert.deepEqual(labels, {
       'berth.managed-by': 'berth', 'berth.instance': PREFIX, 'berth.user': u, 'berth.server': '', 'berth.config-hash': spec.configHash,
-      'berth.port': '8888', 'berth.test': '1', team: 'physics',
+      'berth.port': '8888', 'berth.backend': 'docker', 'berth.test': '1', team: 'physics',
     });
     const escaped = u.replace('.', '_2e').replace('-', '_2d');
     const mounts = info.Mounts.map((m) => ({ type: m.Type, source: m.Type === 'volume' ? m.Name : m.Source, target: m.Destination, rw: m.RW }))

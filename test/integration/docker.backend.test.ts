@@ -99,7 +99,7 @@ describe('docker backend: docker-specific', () => {
     const labels = Object.fromEntries(Object.entries(info.Config.Labels).filter(([k]) => k !== 'berth.test.recipe'));
     assert.deepEqual(labels, {
       'berth.managed-by': 'berth', 'berth.instance': PREFIX, 'berth.user': u, 'berth.server': 'lab', 'berth.config-hash': 'abc',
-      'berth.port': '8888', 'berth.test': '1', 'berth.custom': 'yes',
+      'berth.port': '8888', 'berth.backend': 'docker', 'berth.test': '1', 'berth.custom': 'yes',
     });
     assert.deepEqual(info.HostConfig.RestartPolicy, { Name: 'no', MaximumRetryCount: 0 });
     const vol = await docker.getVolume(homeVolumeName(`${PREFIX}-home-{username}`, u)).inspect();

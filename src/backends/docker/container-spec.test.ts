@@ -39,6 +39,20 @@ test('network mode: joins the network, publishes nothing, reached by name', () =
   assert.equal(serverUrl({ name: 'x', port: 8888, networking: { mode: 'host' }, ports: {} }), undefined);
 });
 
+test('internal mode: joins the internal network, publishes nothing, reached at its address there, host.docker.internal at Berth\'s', () => {
+  const networking = { mode: 'internal', network: 'berth-int', hubAddress: '172.18.0.1' } as const;
+  const body = containerCreateBody({ config, spec, name: 'jupyter-alice', networking });
+  assert.equal(body.HostConfig?.NetworkMode, 'berth-int');
+  assert.equal(body.HostConfig?.PortBindings, undefined);
+  assert.deepEqual(body.HostConfig?.ExtraHosts, ['host.docker.internal:172.18.0.1']);
+  const networks = { 'berth-int': { IPAddress: '172.18.0.5' }, other: { IPAddress: '10.0.0.9' } };
+  assert.equal(serverUrl({ name: 'jupyter-alice', port: 8888, networking, ports: {}, networks }), 'http://172.18.0.5:8888');
+  // not (yet) attached to that network: no address, rather than one on another network
+  assert.equal(serverUrl({ name: 'jupyter-alice', port: 8888, networking, ports: {}, networks: { other: { IPAddress: '10.0.0.9' } } }), undefined);
+  // the container's address is only for internal mode: host mode without a published port has none
+  assert.equal(serverUrl({ name: 'x', port: 8888, networking: { mode: 'host', network: 'berth-int' }, ports: {}, networks }), undefined);
+});
+
 test('networking shared by servers and the hub probe: host-gateway only when no address was found', () => {
   assert.deepEqual(networkHostConfig({ mode: 'host' }), { NetworkMode: 'bridge', ExtraHosts: ['host.docker.internal:host-gateway'] });
   assert.deepEqual(networkHostConfig({ mode: 'host', network: 'n1', hubAddress: '172.21.0.1' }), { NetworkMode: 'n1', ExtraHosts: ['host.docker.internal:172.21.0.1'] });

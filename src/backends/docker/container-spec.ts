@@ -57,8 +57,8 @@ export function probeLabels(config: Config, made: { creator?: string | undefined
 }
 
 /**
- * The network a container joins and how it names the hub: in host mode host.docker.internal is the
- * explicit address Berth listens on (host-gateway only when none was found), so the two cannot differ.
+ * The network a container joins and how it names the hub: in host and internal mode host.docker.internal
+ * is the explicit address Berth listens on (host-gateway only when none was found), so the two cannot differ.
  */
 export function networkHostConfig(networking: Networking): Pick<Docker.HostConfig, 'NetworkMode' | 'ExtraHosts'> {
   if (networking.mode === 'network') return { NetworkMode: networking.network };
@@ -152,6 +152,7 @@ export function containerCreateBody(args: {
     // 1024 is Docker's weight of a container without shares; the kernel's minimum is 2.
     ...(spec.cpuGuarantee ? { CpuShares: Math.max(2, Math.round(spec.cpuGuarantee * 1024)) } : {}),
     ...(spec.deviceRequests?.length ? { DeviceRequests: spec.deviceRequests.map(engineDeviceRequest) } : {}),
+    // Internal mode publishes nothing: the engine sets up no ports on an internal network.
     ...(hostMode
       ? {
           // Only loopback: the proxy is the one way in from outside.
@@ -176,11 +177,22 @@ export function containerCreateBody(args: {
 
 interface PortBinding { HostIp?: string; HostPort?: string }
 
-/** Where the proxy reaches the server: the published loopback port, or the container name on the shared network. */
-export function serverUrl(args: { name: string; port: number; networking: Networking | undefined; ports: Record<string, PortBinding[] | null | undefined> | undefined }): string | undefined {
+/**
+ * Where the proxy reaches the server: the published loopback port, the container name on the shared
+ * network, or (internal network, Berth on the host) the container's address on that network's bridge.
+ */
+export function serverUrl(args: {
+  name: string;
+  port: number;
+  networking: Networking | undefined;
+  ports: Record<string, PortBinding[] | null | undefined> | undefined;
+  networks?: Record<string, { IPAddress?: string } | undefined> | null | undefined;
+}): string | undefined {
   const bindings = args.ports?.[`${args.port}/tcp`] ?? [];
   const published = bindings.find((b) => b.HostPort && (b.HostIp === '127.0.0.1' || b.HostIp === '0.0.0.0' || !b.HostIp));
   if (published) return `http://127.0.0.1:${published.HostPort}`;
   if (args.networking?.mode === 'network') return `http://${args.name}:${args.port}`;
+  const ip = args.networking?.mode === 'internal' ? args.networks?.[args.networking.network]?.IPAddress : undefined;
+  if (ip) return `http://${ip}:${args.port}`;
   return undefined;
 }

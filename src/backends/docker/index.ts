@@ -36,8 +36,8 @@ export class DockerBackend implements Backend {
   /**
    * `configOf` is read at every use, so a reload (SIGHUP) reaches the next spawn: pull policy, home
    * volume and directory, labels… What names Berth's objects and how they reach the hub — the
-   * engine address, name_prefix (the instance label every lookup filters by) and the network — stay
-   * as they were at start: changing them needs a restart (serve.ts says so at reload).
+   * engine address, name_prefix (the instance label every lookup filters by) and the network and its
+   * internal flag — stay as they were at start: changing them needs a restart (serve.ts says so at reload).
    */
   private readonly configOf: () => Config;
 
@@ -52,8 +52,8 @@ export class DockerBackend implements Backend {
     const live = this.configOf();
     if (live === this.started) return live;
     if (this.merged?.live !== live) {
-      const { host, name_prefix, network } = this.started.docker;
-      this.merged = { live, config: { ...live, docker: { ...live.docker, host, name_prefix, network } } };
+      const { host, name_prefix, network, network_internal } = this.started.docker;
+      this.merged = { live, config: { ...live, docker: { ...live.docker, host, name_prefix, network, network_internal } } };
     }
     return this.merged.config;
   }
@@ -104,7 +104,7 @@ export class DockerBackend implements Backend {
       if (!info?.State.Running) {
         throw new SpawnError('exited', `Server exited during start-up (exit code ${info?.State.ExitCode ?? 'unknown'})`);
       }
-      const url = serverUrl({ name, port: spec.port, networking, ports: info.NetworkSettings.Ports as never });
+      const url = serverUrl({ name, port: spec.port, networking, ports: info.NetworkSettings.Ports as never, networks: info.NetworkSettings.Networks });
       if (!url) throw new SpawnError('start', `Container ${name} has no address for port ${spec.port}`);
       if (spec.postStartCmd) {
         progress(85, 'Running post_start_cmd');
@@ -159,7 +159,7 @@ export class DockerBackend implements Backend {
         serverName: labels[LABELS.server] ?? '',
         ref: { id: c.Id, name },
         running,
-        url: running ? serverUrl({ name, port, networking: this.reach?.networking, ports }) : undefined,
+        url: running ? serverUrl({ name, port, networking: this.reach?.networking, ports, networks: c.NetworkSettings?.Networks }) : undefined,
         configHash: labels[LABELS.configHash],
         createdAt: c.Created * 1000,
         finishedAt: finished.get(c.Id),

@@ -253,11 +253,11 @@ export class DockerPort {
     }
   }
 
-  /** Creates a bridge network; one that already exists (409) is success. */
-  async createNetwork(name: string, labels: Record<string, string>): Promise<void> {
+  /** Creates a bridge network (internal: no route beyond it); one that already exists (409) is success. */
+  async createNetwork(name: string, labels: Record<string, string>, opts: { internal?: boolean } = {}): Promise<void> {
     try {
       await this.call(`create network ${name}`, (abortSignal) =>
-        this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: labels, abortSignal } as Docker.NetworkCreateOptions));
+        this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Internal: opts.internal ?? false, Labels: labels, abortSignal } as Docker.NetworkCreateOptions));
     } catch (err) {
       if (err instanceof DockerError && err.kind === 'Conflict') return;
       throw err;
@@ -279,6 +279,11 @@ export interface NetworkInfo {
   Name: string;
   Id: string;
   Driver?: string;
+  /** The engine forwards nothing beyond the network: its containers reach each other and this machine, nothing else. */
+  Internal?: boolean;
+  /** An overlay network standalone containers may join. */
+  Attachable?: boolean;
+  Labels?: Record<string, string> | null;
   /** Driver options, e.g. com.docker.network.bridge.name (docker0 for the default bridge). */
   Options?: Record<string, string> | null;
   /** Config entries may lack a Gateway (Debian's engine on the default bridge): never rely on it alone. */

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bridgeAddress, bridgeInterface, kernelInterfaces, type Interfaces } from './host-address.ts';
-import { hostReach } from './reach.ts';
+import { hostReach, internalNetworking } from './reach.ts';
 import type { NetworkInfo } from './port.ts';
 
 const USER_NET_ID = 'cfae0d2a58c6cff69342f59ebb435034be775b74271a7bb41bb2bba4f141be95';
@@ -136,5 +136,15 @@ test('hostReach: a hub on all interfaces or on that very address needs no extra 
   const connect = reach(DEFAULT_BRIDGE, { lo: ['127.0.0.1'] }, { connectUrl: 'http://hub.example:8081' });
   assert.deepEqual(connect, {
     hubUrl: 'http://hub.example:8081', extraListen: [], hubAddress: undefined, description: 'containers reach the hub at http://hub.example:8081 (hub.hub_connect_url)',
+  });
+});
+
+test('internalNetworking: servers on an internal network go through this machine\'s address on its bridge; none is refused', () => {
+  const internalNet = { ...USER_NET, Internal: true };
+  assert.deepEqual(internalNetworking('berth-int', reach(internalNet)), { mode: 'internal', network: 'berth-int', hubAddress: '172.21.0.1' });
+  // a remote engine: its bridge is not on this machine, so neither the proxy nor the hub address would work
+  assert.throws(() => internalNetworking('berth-int', reach(internalNet, { lo: ['127.0.0.1'], eth0: ['192.0.2.2'] })), {
+    name: 'ServiceError',
+    message: "docker.network_internal: this machine has no address on network berth-int (is the engine on another machine?), and servers on an internal network are reached only there: run Berth on the engine's machine, or in a container on berth-int",
   });
 });

@@ -1,7 +1,8 @@
 // How containers and the hub reach each other, worked out at start-up with no admin setting (design §6):
 // on a user network Berth itself is attached to, by container name; otherwise through ports published
 // on 127.0.0.1 and host.docker.internal set to the address this machine has on the servers' network,
-// where Berth also listens for the hub API.
+// where Berth also listens for the hub API. On an internal network (docker.network_internal) with
+// Berth on the host, nothing can be published: the proxy goes to each container's address instead.
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Config } from '../../config/schema.ts';
@@ -11,16 +12,22 @@ import type { HubReach } from '../types.ts';
 import { bridgeAddress, localInterfaces, type BridgeAddress, type Interfaces } from './host-address.ts';
 import type { DockerPort, NetworkInfo } from './port.ts';
 import { isWildcard } from '../../net.ts';
+import { ServiceError } from '../../errors.ts';
+import { checkNetwork, ensureNetwork } from './network.ts';
 
 /**
  * - network: Berth runs in a container on `network`; servers join it and are reached by name.
  * - host: Berth runs on the host; servers publish their port on 127.0.0.1 (random host port) and
  *   join `network` when one is configured. `hubAddress` is what host.docker.internal resolves to in
  *   them (the engine's host-gateway when unset).
+ * - internal: Berth runs on the host, servers are on the internal `network`, where the engine
+ *   publishes no ports: the proxy reaches each at its address on the network's bridge (this machine
+ *   is on it), and they reach the hub at `hubAddress`, this machine's address there.
  */
 export type Networking =
   | { mode: 'network'; network: string }
-  | { mode: 'host'; network?: string | undefined; hubAddress?: string | undefined };
+  | { mode: 'host'; network?: string | undefined; hubAddress?: string | undefined }
+  | { mode: 'internal'; network: string; hubAddress: string };
 
 export interface Reach extends HubReach {
   networking: Networking;
@@ -42,6 +49,8 @@ export async function workOutReach(
     const userNets = attached.filter((n) => !DEFAULT_NETWORKS.has(n));
     const network = configured ?? (userNets.length === 1 ? userNets[0] : undefined);
     if (network && attached.includes(network)) {
+      const info = await port.inspectNetwork(network);
+      if (info) checkNetwork(info, config, false);
       const name = self.Name.replace(/^\//, '');
       const ip = self.NetworkSettings?.Networks?.[network]?.IPAddress;
       // Berth may listen on 127.0.0.1 inside its container: also listen on its address on the network.
@@ -54,17 +63,30 @@ export async function workOutReach(
       container: self.Name, attached, configured,
     });
   }
-  if (configured) await ensureNetwork(port, configured, log);
   const networkName = configured ?? 'bridge';
+  const network = configured ? await ensureNetwork(port, config, configured, log) : await port.inspectNetwork(networkName);
   const host = hostReach({
-    network: await port.inspectNetwork(networkName), networkName, interfaces: localInterfaces(),
+    network, networkName, interfaces: localInterfaces(),
     hubIp: config.hub.ip, port: hub.port, connectUrl: hub.connectUrl,
   });
+  const reach = { hubUrl: host.hubUrl, extraListen: host.extraListen, description: host.description };
+  if (configured && config.docker.network_internal) {
+    return { ...reach, networking: internalNetworking(configured, host) };
+  }
   if (host.warning) log.warn(host.warning, { network: networkName });
-  return {
-    hubUrl: host.hubUrl, extraListen: host.extraListen, description: host.description,
-    networking: { mode: 'host', network: configured, hubAddress: host.hubAddress },
-  };
+  return { ...reach, networking: { mode: 'host', network: configured, hubAddress: host.hubAddress } };
+}
+
+/**
+ * Berth on the host, servers on an internal network: both ways go through this machine's address on
+ * the network's bridge (the proxy to the containers' addresses on it, they to the hub there), so
+ * without one the servers could never be reached: refused, not warned about.
+ */
+export function internalNetworking(network: string, host: HostReach): Networking {
+  if (!host.hubAddress) {
+    throw new ServiceError('Invalid', `docker.network_internal: this machine has no address on network ${network} (is the engine on another machine?), and servers on an internal network are reached only there: run Berth on the engine's machine, or in a container on ${network}`);
+  }
+  return { mode: 'internal', network, hubAddress: host.hubAddress };
 }
 
 export interface HostReach extends HubReach {
@@ -138,8 +160,3 @@ export function ownContainerIds(): string[] {
   return [...ids];
 }
 
-async function ensureNetwork(port: DockerPort, name: string, log: Logger) {
-  if (await port.inspectNetwork(name)) return;
-  await port.createNetwork(name, { 'berth.managed-by': 'berth' });
-  log.info('docker: created network', { network: name });
-}

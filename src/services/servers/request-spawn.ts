@@ -6,6 +6,7 @@ import { schema } from '../../../db/client.ts';
 import type { ServerRow, UserRow } from '../../../db/schema/index.ts';
 import { invalid } from '../../errors.ts';
 import { checkServerName } from './named.ts';
+import { resolveSpawnOptions } from '../../spawn/options.ts';
 import { serverLabel } from '../../names.ts';
 import { findServerRow, findUserServer, isPendingSpawn, isReady, STOPPED_LIKE, stoppedFields, transition } from '../../state/server.ts';
 import { wakeWorker } from '../worker/wake.ts';
@@ -20,6 +21,9 @@ export interface RequestSpawnInput {
 export async function requestSpawn({ ctx, input }: { ctx: AppContext; input: RequestSpawnInput }): Promise<{ server: ServerRow; alreadyPending: boolean }> {
   const { user, serverName } = input;
   checkServerName(ctx.config, serverName);
+  // refused before anything is queued (400 unknown / 403 not offered); the runner checks again
+  const chooser = { name: user.name, groups: user.groupNames, admin: user.admin };
+  if (input.userOptions !== undefined) resolveSpawnOptions(ctx.config, chooser, input.userOptions);
   const label = serverLabel(user.name, serverName);
   const s = schema.servers;
   let row = await findUserServer(ctx.db, user.id, serverName);
@@ -34,6 +38,7 @@ export async function requestSpawn({ ctx, input }: { ctx: AppContext; input: Req
     await ctx.db.insert(s).values({ userId: user.id, name: serverName, state: 'stopped', backend: ctx.backend.kind, userOptions: {} }).onConflictDoNothing();
     row = (await findUserServer(ctx.db, user.id, serverName))!;
   }
+  if (input.userOptions === undefined) resolveSpawnOptions(ctx.config, chooser, row.userOptions ?? {});
   for (let attempt = 0; attempt < 3; attempt++) {
     if (isPendingSpawn(row.state)) return { server: row, alreadyPending: true };
     if (row.state === 'stopping') throw invalid(`${label} is pending stop`);
