@@ -14,6 +14,7 @@ import { addEvent, casServer, IN_FLIGHT, notify, transition } from '../state/ser
 import { issueServerCredentials } from './credentials.ts';
 import { buildServerSpec } from './spec.ts';
 import { spawnOverridesNow } from './options.ts';
+import { systemUserSpawnSpec } from './system-user.ts';
 import { failSpawn, resumeSpawn, settleSpawn, watchForStop } from './settle.ts';
 
 export interface RunnerOptions {
@@ -147,7 +148,8 @@ export class SpawnRunner {
       const envMap = ctx.config.auth.auth_state.environment;
       const authEnv = Object.keys(envMap).length ? authStateEnv(envMap, await authStateForSpawn(ctx, user)) : undefined;
       const overrides = spawnOverridesNow(ctx.config, user, row.userOptions);
-      const spec = buildServerSpec({ config: ctx.config, hubUrl: ctx.hubUrl, bindIp: ctx.backend.bindIp, user: user.name, server: row.name, token, authEnv, overrides });
+      const built = buildServerSpec({ config: ctx.config, hubUrl: ctx.hubUrl, bindIp: ctx.backend.bindIp, user: user.name, server: row.name, token, authEnv, overrides });
+      const spec = ctx.backend.kind === 'system-user' ? await systemUserSpawnSpec(ctx, built, user.id) : built;
       // the pull is outside the start timeout: a first pull of a large image is not a failed start
       await ctx.backend.prepare?.(spec, (p, m) => this.progress(flight, row, p, m), flight.controller.signal);
       const startTimer = setTimeout(() => { flight.timedOut = true; flight.controller.abort(); }, ctx.config.spawner.start_timeout * 1000);

@@ -2,7 +2,8 @@
 // system-user and the fake — registers it with its own factory and must pass every case.
 //
 // Skipped cases, per backend, with the reason (a skipped case is not registered at all):
-//   (none so far — fake and docker pass every case)
+//   system-user: 'volumes' — homes are host directories bind-mounted, not volumes the backend creates,
+//     so it has no listVolumes / removeVolume (prune never touches a host home).
 // 'hub-probe' checks probeHubReach, optional in the interface: a backend without it lists the case in
 // SKIPS with the reason, like any other case it does not run. So do 'list-created' (ListedServer
 // createdAt) and 'volumes' (listVolumes / removeVolume): the prune job's capabilities.
@@ -25,6 +26,11 @@ export interface ContractSetup {
   images: Record<ImageKind, string>;
   /** Extra environment per kind, for backends where one image plays several parts (e.g. TINY_FAIL=1). */
   env?: Partial<Record<ImageKind, Record<string, string>>>;
+  /**
+   * Optional: completes each spec before start, for backends that need more than the contract's
+   * (system-user: runAs and the host home of a host user the test made for that contract user).
+   */
+  specFor?(spec: ServerSpec): Promise<ServerSpec>;
   /** Removes everything the run created (called after the suite has stopped what it started). */
   cleanup(): Promise<void>;
 }
@@ -32,7 +38,9 @@ export interface ContractSetup {
 export type CaseName = 'http' | 'poll' | 'stop-idempotent' | 'list' | 'list-created' | 'volumes' | 'replace' | 'fail' | 'hang' | 'logs' | 'progress' | 'abort-before' | 'abort-during' | 'hub-probe';
 
 /** Cases a backend does not run, with the reason. Keep this list short and justified. */
-const SKIPS: Record<string, Partial<Record<CaseName, string>>> = {};
+const SKIPS: Record<string, Partial<Record<CaseName, string>>> = {
+  'system-user': { volumes: 'homes are host directories bind-mounted, not volumes the backend creates: no listVolumes / removeVolume' },
+};
 
 const PORT = 8888;
 const DEADLINE_MS = 20_000;
@@ -64,7 +72,7 @@ export function backendContract(name: string, make: () => Promise<ContractSetup>
     };
   };
   const start = async (s: ServerSpec, progress: (p: number, m: string) => void = () => {}, signal?: AbortSignal) => {
-    const r = await setup.backend.start(s, progress, signal);
+    const r = await setup.backend.start(setup.specFor ? await setup.specFor(s) : s, progress, signal);
     started.push(r.ref);
     return r;
   };

@@ -34,3 +34,14 @@ for (const title of ['Login', 'Services', 'Servers: shape, images and names (Doc
     });
   });
 }
+
+test('README "System users": the example is a system-user backend with its table', () => {
+  const servers = section('Choosing the backend');
+  const yaml = blocks(servers.slice(servers.indexOf('### System users'))).at(0);
+  assert.ok(yaml, 'the System users part has a YAML example');
+  const file = join(dir, 'system-users.yaml');
+  writeFileSync(file, yaml);
+  const { backend } = loadConfig({ file, env: {} }).config;
+  assert.equal(backend.kind, 'system-user');
+  assert.deepEqual(backend.kind === 'system-user' && backend.users.alice, { uid: 1500, gid: 1500, home: '/data/homes/alice' });
+});

@@ -23,7 +23,7 @@ const POST_START_TIMEOUT_MS = 10 * 60_000;
 
 export class DockerBackend implements Backend {
   /** docker, or system-user (src/backends/system-user), which runs its containers through this class. */
-  readonly kind: 'docker' | 'system-user' = 'docker';
+  readonly kind: 'docker' | 'system-user';
   readonly bindIp = '0.0.0.0';
   readonly port: DockerPort;
   private reach: Reach | undefined;
@@ -41,7 +41,8 @@ export class DockerBackend implements Backend {
    */
   private readonly configOf: () => Config;
 
-  constructor(config: Config | (() => Config), private readonly log: Logger) {
+  constructor(config: Config | (() => Config), private readonly log: Logger, opts: { kind?: 'docker' | 'system-user' } = {}) {
+    this.kind = opts.kind ?? 'docker';
     this.configOf = typeof config === 'function' ? config : () => config;
     this.started = this.configOf();
     this.port = new DockerPort({ host: this.started.docker.host, log });
