@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import type { Backend } from './types.ts';
 import { DockerBackend } from './docker/index.ts';
 import { FakeBackend } from './fake/index.ts';
+import { SwarmBackend } from './swarm/index.ts';
 
 /** `configOf` gives the config in force (it changes at a reload); the backend reads it at each use. */
 export function createBackend(kind: BackendKind, configOf: () => Config, log: Logger): Backend {
@@ -15,6 +16,7 @@ export function createBackend(kind: BackendKind, configOf: () => Config, log: Lo
     case 'fake':
       return new FakeBackend();
     case 'swarm':
+      return new SwarmBackend(configOf, log);
     case 'system-user':
       throw new Error(`backend ${kind} is not built yet`);
   }
