@@ -7,6 +7,7 @@ import type { Backend } from './types.ts';
 import { DockerBackend } from './docker/index.ts';
 import { FakeBackend } from './fake/index.ts';
 import { SystemUserBackend } from './system-user/index.ts';
+import { SwarmBackend } from './swarm/index.ts';
 
 /** `configOf` gives the config in force (it changes at a reload); the backend reads it at each use. */
 export function createBackend(kind: BackendKind, configOf: () => Config, log: Logger): Backend {
@@ -15,9 +16,9 @@ export function createBackend(kind: BackendKind, configOf: () => Config, log: Lo
       return new DockerBackend(configOf, log);
     case 'fake':
       return new FakeBackend();
+    case 'swarm':
+      return new SwarmBackend(configOf, log);
     case 'system-user':
       return new SystemUserBackend(configOf, log);
-    case 'swarm':
-      throw new Error(`backend ${kind} is not built yet`);
   }
 }

@@ -17,11 +17,10 @@ import { PROBE_MAX_AGE_MS } from '../../src/backends/docker/probe.ts';
 import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { ServiceError, SpawnError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
-import { serverPrefix } from '../../src/names.ts';
+import { TINY, tinySpec } from '../helpers/tiny-spec.ts';
 import type { ServerSpec } from '../../src/backends/types.ts';
 import { shellIn } from '../helpers/docker-shell.ts';
 
-const TINY = 'berth-test/tiny:latest';
 const SINGLEUSER = 'berth-test/singleuser:3.0.0';
 const RUN = randomBytes(4).toString('hex');
 const PREFIX = `berthtest-${RUN}`;
@@ -33,16 +32,6 @@ function testConfig(docker: ConfigInput['docker'] = {}, image = TINY) {
     spawner: { image },
     docker: { name_prefix: PREFIX, home_volume: `${PREFIX}-home-{username}`, extra_labels: { 'berth.test': '1' }, ...docker },
   });
-}
-
-/** The small env builder: what the spawn runner would pass, reduced to what tiny reads. */
-function tinySpec(user: string, opts: Partial<ServerSpec> = {}): ServerSpec {
-  const prefix = serverPrefix('/', user, opts.serverName ?? '');
-  return {
-    user, serverName: '', image: TINY, args: [], port: 8888, labels: {}, configHash: 'h1',
-    ...opts,
-    env: { JUPYTERHUB_SERVICE_URL: `http://0.0.0.0:8888${prefix}`, JUPYTERHUB_SERVICE_PREFIX: prefix, JUPYTERHUB_USER: user, ...opts.env },
-  };
 }
 
 /** Removes every container and volume this run created (tests may delete their own volumes; Berth never does). */

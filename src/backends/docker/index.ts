@@ -4,6 +4,7 @@ import type { Config } from '../../config/schema.ts';
 import { SpawnError, throwIfCancelled } from '../../errors.ts';
 import { engineSpawnError, engineUnreachable } from '../engine/errors.ts';
 import { ensureImage, pullByPolicy, type ReadyImage } from '../engine/images.ts';
+import { engineTime, lastLines, listHomeVolumes } from '../engine/volumes.ts';
 import type { Logger } from '../../log.ts';
 import type { Backend, BackendRef, HubProbeResult, HubReach, ListedServer, ListedVolume, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
 import { LABELS, containerCreateBody, isKind, homeVolumeLabels, ownLabelFilter, serverUrl, specMounts } from './container-spec.ts';
@@ -169,11 +170,7 @@ export class DockerBackend implements Backend {
 
   /** Home volumes this Berth created (volumeLabels), found by label like its containers. */
   async listVolumes(): Promise<ListedVolume[]> {
-    return (await this.port.listVolumes(ownLabelFilter(this.config))).map((v) => ({
-      name: v.Name,
-      user: v.Labels?.[LABELS.user] ?? '',
-      createdAt: engineTime((v as { CreatedAt?: string }).CreatedAt),
-    }));
+    return listHomeVolumes(this.port, this.config);
   }
 
   /** Only ever called by an explicit admin choice (worker.prune.deleted_user_volumes: remove). */
@@ -186,7 +183,7 @@ export class DockerBackend implements Backend {
     const id = refId(ref);
     if (!id) return '';
     const text = await this.port.containerLogs(id, tail);
-    return text.replace(/\n$/, '').split('\n').slice(-tail).join('\n');
+    return lastLines(text, tail);
   }
 
   /** Pre-pull: the pull policy decides, as at a spawn ('always' refreshes the image each run). */
@@ -281,13 +278,7 @@ export class DockerBackend implements Backend {
   }
 }
 
-/** An engine timestamp (RFC 3339) in ms; undefined for the zero time the engine gives a container that never ran. */
-function engineTime(text: string | undefined): number | undefined {
-  const at = text ? Date.parse(text) : NaN;
-  return Number.isFinite(at) && at > 0 ? at : undefined;
-}
-
-function refId(ref: BackendRef): string | undefined {
+export function refId(ref: BackendRef): string | undefined {
   const id = ref.id ?? ref.name;
   return typeof id === 'string' && id ? id : undefined;
 }

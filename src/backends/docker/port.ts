@@ -270,7 +270,7 @@ export class DockerPort {
 }
 
 /** dockerode honours `abortSignal` on these calls, but its type declarations do not declare it. */
-function untyped<T>(target: object, method: string, abortSignal: AbortSignal, opts: object = {}): Promise<T> {
+export function untyped<T>(target: object, method: string, abortSignal: AbortSignal, opts: object = {}): Promise<T> {
   const fn = (target as Record<string, (opts: object) => Promise<T>>)[method]!;
   return fn.call(target, { ...opts, abortSignal });
 }

@@ -137,7 +137,7 @@ interface SelfInfo {
 }
 
 /** Berth's own container, when it runs in one on this engine (else null: it runs on the host). */
-async function findOwnContainer(port: DockerPort): Promise<SelfInfo | null> {
+export async function findOwnContainer(port: DockerPort): Promise<SelfInfo | null> {
   const ids = ownContainerIds();
   if (ids.length === 0) return null;
   for (const id of ids) {
