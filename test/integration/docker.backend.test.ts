@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { BlockList, isIPv4 } from 'node:net';
 import Docker from 'dockerode';
-import { backendContract } from '../contract/backend.contract.ts';
 import { closedPort } from '../../src/backends/fake/index.ts';
 import { removeTestObjects } from '../helpers/berth-process.ts';
 import { DockerBackend } from '../../src/backends/docker/index.ts';
@@ -17,7 +16,7 @@ import { PROBE_MAX_AGE_MS } from '../../src/backends/docker/probe.ts';
 import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { ServiceError, SpawnError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
-import { TINY, tinySpec } from '../helpers/tiny-spec.ts';
+import { TINY, tinyContract, tinySpec } from '../helpers/tiny-spec.ts';
 import type { ServerSpec } from '../../src/backends/types.ts';
 import { shellIn } from '../helpers/docker-shell.ts';
 
@@ -47,16 +46,7 @@ async function removeRunObjects() {
 const noProgress = () => {};
 const latencies: number[] = [];
 
-backendContract('docker', async () => {
-  const backend = new DockerBackend(testConfig(), silentLogger);
-  await backend.init({ port: 8000 });
-  return {
-    backend,
-    images: { ok: TINY, fail: TINY, hang: TINY },
-    env: { fail: { TINY_FAIL: '1' }, hang: { TINY_HANG: '1' } },
-    cleanup: removeRunObjects,
-  };
-});
+tinyContract('docker', () => new DockerBackend(testConfig(), silentLogger), removeRunObjects);
 
 describe('docker backend: docker-specific', () => {
   const backend = new DockerBackend(testConfig(), silentLogger);

@@ -11,7 +11,6 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import { backendContract } from '../contract/backend.contract.ts';
 import { SwarmBackend } from '../../src/backends/swarm/index.ts';
 import { closedPort } from '../../src/backends/fake/index.ts';
 import { shellIn } from '../helpers/docker-shell.ts';
@@ -19,7 +18,7 @@ import { dnsLabel, homeVolumeName } from '../../src/backends/docker/names.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { SpawnError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
-import { TINY, tinySpec } from '../helpers/tiny-spec.ts';
+import { TINY, tinyContract, tinySpec } from '../helpers/tiny-spec.ts';
 
 const run = promisify(execFile);
 const RUN = randomBytes(4).toString('hex');
@@ -68,16 +67,7 @@ after(async () => {
   if (initialisedSwarm) await run('docker', ['swarm', 'leave', '--force']);
 });
 
-backendContract('swarm', async () => {
-  const backend = new SwarmBackend(testConfig(), silentLogger);
-  await backend.init({ port: 8000 });
-  return {
-    backend,
-    images: { ok: TINY, fail: TINY, hang: TINY },
-    env: { fail: { TINY_FAIL: '1' }, hang: { TINY_HANG: '1' } },
-    cleanup: removeRunObjects,
-  };
-});
+tinyContract('swarm', () => new SwarmBackend(testConfig(), silentLogger), removeRunObjects);
 
 describe('swarm backend: swarm-specific', () => {
   let n = 0;
