@@ -102,7 +102,7 @@ export class SwarmBackend implements Backend {
 
   /**
    * In a container on the overlay: services by name, the hub by Berth's container name. On the host:
-   * services through their ingress port on 127.0.0.1, and the hub at this machine's docker_gwbridge
+   * services through the port each publishes in host mode (127.0.0.1 on this node), and the hub at this machine's docker_gwbridge
    * address (a swarm service has no host-gateway), which holds only for tasks on this node: with
    * worker nodes, set hub.hub_connect_url.
    */
