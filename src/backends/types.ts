@@ -67,6 +67,9 @@ export interface ServerMount {
    * so prune can find it). Other volumes are the admin's: the engine creates a missing one unlabelled.
    */
   home?: boolean | undefined;
+  /** For the home volume: the driver it is created with and its options (templated), when not the local default. */
+  driver?: string | undefined;
+  driverOptions?: Record<string, string> | undefined;
 }
 
 /** A device request (Docker's `--gpus`): count (-1 is all) or deviceIds, and capabilities (any one list, each whole). */

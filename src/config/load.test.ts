@@ -143,6 +143,13 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ file: file('l.yaml', '- a\n- b\n'), env: {} }), /top level must be a mapping/);
   });
 
+  test('docker.home_size without a driver option that takes {size} is refused with what to set (the local driver has no quota)', () => {
+    assert.throws(() => loadConfig({ file: file('hs.yaml', 'docker:\n  home_size: 10G\n'), env: {} }), /docker\.home_size: Docker's local volume driver keeps no per-volume size limit: set docker\.home_volume_driver/);
+    assert.throws(() => loadConfig({ file: file('hs2.yaml', 'docker:\n  home_volume_driver_options: {o: "size={size}"}\n'), env: {} }), /\{size\} is home_size, which is not set/);
+    const { config } = loadConfig({ file: file('hs3.yaml', 'docker:\n  home_size: 10G\n  home_volume_driver: local\n  home_volume_driver_options: {type: tmpfs, device: tmpfs, o: "size={size}"}\n'), env: {} });
+    assert.equal(config.docker.home_size, '10G');
+  });
+
   test('a version that is not PEP 440 is refused (single-user servers and the culler parse it)', () => {
     assert.throws(() => loadConfig({ file: file('v.yaml', 'hub:\n  api_version: 1.0.0-ts\n'), env: {} }), /hub\.api_version/);
   });

@@ -306,6 +306,19 @@ export const dockerSchema = z
       const problem = volumeTemplateProblem(t);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     }),
+    /**
+     * The home volumes' driver and its options (`docker volume create --driver … --opt k=v`), with
+     * `{username}`, `{servername}` and `{size}` (home_size in bytes) templated: how a per-user size
+     * limit is set, with a driver that takes one. Unset: the engine's local driver.
+     */
+    home_volume_driver: z.string().min(1).optional(),
+    home_volume_driver_options: z.record(z.string(), z.string()).default({}),
+    /**
+     * A size limit for each home volume. Docker's local driver keeps no per-volume quota on an ordinary
+     * filesystem, so this needs home_volume_driver_options that take {size}; without one Berth refuses
+     * to start rather than promise a limit nothing enforces. Applies to homes created from now on.
+     */
+    home_size: byteSize.optional(),
     /** DockerSpawner.notebook_dir / where the volume is mounted: the image's home. */
     home_dir: z.string().startsWith('/').default('/home/jovyan'),
     /** DockerSpawner.name_template prefix. */
@@ -339,6 +352,13 @@ export const dockerSchema = z
       } else if (key.toLowerCase() === 'privileged' && d.extra_host_config[key] !== false && !d.allow_privileged) {
         ctx.addIssue({ code: 'custom', path, message: 'a privileged container is root on the host: set docker.allow_privileged: true to mean it' });
       }
+    }
+    const takesSize = Object.values(d.home_volume_driver_options).some((v) => v.includes('{size}'));
+    if (d.home_size !== undefined && !takesSize) {
+      ctx.addIssue({ code: 'custom', path: ['home_size'], message: "Docker's local volume driver keeps no per-volume size limit: set docker.home_volume_driver (a driver with quotas) and put {size} in docker.home_volume_driver_options, or remove home_size" });
+    }
+    if (takesSize && d.home_size === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['home_volume_driver_options'], message: '{size} is home_size, which is not set: set docker.home_size (e.g. 10G)' });
     }
     const targets = new Map<string, string>([[d.home_dir.replace(/\/+$/, '') || '/', 'docker.home_dir']]);
     d.volumes.forEach((v, i) => {

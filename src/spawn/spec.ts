@@ -71,10 +71,21 @@ const mountFrom = (v: MountConfig, user: string, server: string): ServerMount =>
   ({ type: v.type, source: expandTemplate(v.source, user, server), target: v.target, ...(v.read_only ? { readOnly: true } : {}) });
 
 /** The mounts of a server: its home volume at docker.home_dir, then docker.volumes in order. */
+/** The home volume's driver and options, `{username}` / `{servername}` / `{size}` templated. */
+function homeDriver(config: Config, user: string, server: string): Pick<ServerMount, 'driver' | 'driverOptions'> {
+  const d = config.docker;
+  const size = String(parseByteSize(d.home_size) ?? '');
+  const entries = Object.entries(d.home_volume_driver_options);
+  return {
+    ...(d.home_volume_driver ? { driver: d.home_volume_driver } : {}),
+    ...(entries.length ? { driverOptions: Object.fromEntries(entries.map(([k, v]) => [k, expandTemplate(v, user, server).split('{size}').join(size)])) } : {}),
+  };
+}
+
 export function serverMounts(config: Config, user: string, server: string): ServerMount[] {
   const d = config.docker;
   return [
-    { type: 'volume', source: homeVolumeFor(d.home_volume, user, server), target: d.home_dir, home: true },
+    { type: 'volume', source: homeVolumeFor(d.home_volume, user, server), target: d.home_dir, home: true, ...homeDriver(config, user, server) },
     ...d.volumes.map((v) => mountFrom(v, user, server)),
   ];
 }

@@ -141,6 +141,22 @@ describe('docker: the spec shapes the container', () => {
     await backend2.stop(second.ref);
   });
 
+  test('home_size: the home volume is created with the driver options, {size} in bytes, and the mount enforces it', async () => {
+    // tmpfs stands in for a quota-capable driver: its size= is a limit the kernel enforces, visible in /proc/mounts
+    const config = testConfig({ docker: { home_size: '16M', home_volume_driver: 'local', home_volume_driver_options: { type: 'tmpfs', device: 'tmpfs', o: 'size={size},uid=1000' } } });
+    const backend = new DockerBackend(config, silent());
+    await backend.init({ port: 8000 });
+    const u = user();
+    const r = await backend.start(specFor(config, u), noProgress);
+    const home = (await docker.getContainer(String(r.ref.id)).inspect()).Mounts.find((m) => m.Destination === '/home/jovyan')!;
+    const vol = await docker.getVolume(home.Name!).inspect();
+    assert.deepEqual(vol.Options, { type: 'tmpfs', device: 'tmpfs', o: `size=${16 * 1024 * 1024},uid=1000` });
+    assert.match(await shellIn(String(r.ref.id), 'grep " /home/jovyan " /proc/mounts'), /size=16384k/);
+    const full = await shellIn(String(r.ref.id), 'dd if=/dev/zero of=/home/jovyan/big bs=1M count=32 2>&1; echo rc=$?');
+    assert.match(full, /rc=1/, `writing 32M into a 16M home fails: ${full}`);
+    await backend.stop(r.ref);
+  });
+
   test('two named servers of one user run at once, each with its own volume; the default server keeps <template>', async () => {
     const config = testConfig();
     const backend = new DockerBackend(config, silent());

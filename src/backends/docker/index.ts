@@ -6,7 +6,7 @@ import { engineSpawnError, engineUnreachable } from '../engine/errors.ts';
 import { ensureImage, pullByPolicy, type ReadyImage } from '../engine/images.ts';
 import { engineTime, lastLines, listHomeVolumes } from '../engine/volumes.ts';
 import type { Logger } from '../../log.ts';
-import type { Backend, BackendRef, HubProbeResult, HubReach, ListedServer, ListedVolume, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
+import type { Backend, BackendRef, HubProbeResult, HubReach, ListedServer, ListedVolume, PollResult, ProgressFn, ServerMount, ServerSpec, StartResult } from '../types.ts';
 import { LABELS, containerCreateBody, isKind, homeVolumeLabels, ownLabelFilter, serverUrl, specMounts } from './container-spec.ts';
 import { VOLUME_NAME, containerName, containerNameBeforeLimits } from './names.ts';
 import { DockerError, DockerPort } from './port.ts';
@@ -84,7 +84,7 @@ export class DockerBackend implements Backend {
       const imageCmd = image.cmd;
       throwIfCancelled(signal);
       await this.removePrevious(name, spec, image.id);
-      for (const m of mounts) if (m.home) await this.ensureVolume(m.source, homeVolumeLabels(config, spec));
+      for (const m of mounts) if (m.home) await this.ensureVolume(m, homeVolumeLabels(config, spec));
       throwIfCancelled(signal);
       progress(70, 'Creating container');
       const body = containerCreateBody({ config, spec, name, networking, imageCmd, kind: this.kind });
@@ -255,9 +255,9 @@ export class DockerBackend implements Backend {
   }
 
   /** Docker copies the image's files (and their owner, e.g. jovyan 1000) into a fresh named volume on first mount. */
-  private async ensureVolume(volume: string, labels: Record<string, string>) {
-    if (await this.port.inspectVolume(volume)) return;
-    await this.port.createVolume(volume, labels);
+  private async ensureVolume(home: ServerMount, labels: Record<string, string>) {
+    if (await this.port.inspectVolume(home.source)) return; // an existing home keeps the driver and size it was made with
+    await this.port.createVolume(home.source, labels, { driver: home.driver, options: home.driverOptions });
   }
 
   /**

@@ -243,9 +243,10 @@ export class DockerPort {
     }
   }
 
-  async createVolume(name: string, labels: Record<string, string>): Promise<void> {
+  async createVolume(name: string, labels: Record<string, string>, opts: { driver?: string | undefined; options?: Record<string, string> | undefined } = {}): Promise<void> {
+    const driver = { ...(opts.driver ? { Driver: opts.driver } : {}), ...(opts.options ? { DriverOpts: opts.options } : {}) };
     try {
-      await this.call(`create volume ${name}`, (abortSignal) => this.docker.createVolume({ Name: name, Labels: labels, abortSignal } as Docker.VolumeCreateOptions));
+      await this.call(`create volume ${name}`, (abortSignal) => this.docker.createVolume({ Name: name, Labels: labels, ...driver, abortSignal } as Docker.VolumeCreateOptions));
     } catch (err) {
       // Created concurrently by another spawn of the same user: it exists, which is all we need.
       if (err instanceof DockerError && err.kind === 'Conflict') return;
