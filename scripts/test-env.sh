@@ -22,7 +22,9 @@ APT_SOURCES=/etc/apt/sources.list.d/debian.sources # the machine's own mirror, n
 # jupyterhub: Debian's JupyterHub (3.0.0); test/integration/hub-service.test.ts runs a real HubOAuth
 # service on its Python library with /usr/bin/python3. slapd: Debian's OpenLDAP server; the LDAP login
 # tests start a throwaway one on 127.0.0.1 (own slapd.conf, database and certs in a temp dir)
-PACKAGES=(docker.io mmdebstrap busybox-static ca-certificates iptables curl debian-archive-keyring chromium docker-registry iproute2 openssl jupyterhub slapd)
+# btrfs-progs, e2fsprogs: test/integration/storage-size.test.ts runs engines of its own on a loop-mounted btrfs
+# (which keeps per-container quotas, docker.storage_size) and ext4 (which does not)
+PACKAGES=(docker.io mmdebstrap busybox-static ca-certificates iptables curl debian-archive-keyring chromium docker-registry iproute2 openssl jupyterhub slapd btrfs-progs e2fsprogs)
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_TIMEOUT=60
 LOG=/var/log/berth-test-env.log # full output of apt, mmdebstrap and docker import

@@ -26,11 +26,10 @@ export interface ServerSpec {
   /** CPUs: Spawner.cpu_guarantee (Docker: a relative weight, CpuShares = 1024 × this). */
   cpuGuarantee?: number | undefined;
   /**
-   * What the server mounts, home first, names and paths already templated. buildServerSpec always
-   * sets it. Undefined marks a hand-built "bare" spec (tests, tools): the docker backend then mounts
-   * the home volume and adds docker.extra_labels as it did before specs carried them.
+   * What the server mounts, home first, names and paths already templated (buildServerSpec). A
+   * backend mounts exactly these: it never reads docker.home_volume or docker.volumes itself.
    */
-  mounts?: ServerMount[] | undefined;
+  mounts: ServerMount[];
   /**
    * Who the server's process runs as: "uid:gid" (system-user), "0" (root, so the image's start script
    * drops to NB_UID), or undefined for the image's own user.
@@ -38,6 +37,8 @@ export interface ServerSpec {
   runAs?: string | undefined;
   /** Working directory inside the server; undefined keeps the image's. */
   workingDir?: string | undefined;
+  /** Bytes: the size limit of the server's own writable layer (docker.storage_size, `--storage-opt size`). */
+  storageSize?: number | undefined;
   /** Devices (GPUs) the server asks for, in Docker's DeviceRequests terms. */
   deviceRequests?: DeviceRequest[] | undefined;
   /** Docker HostConfig keys added as given (docker.extra_host_config, already checked against Berth's own). */

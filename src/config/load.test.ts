@@ -150,6 +150,12 @@ describe('loadConfig', () => {
     assert.equal(config.docker.home_size, '10G');
   });
 
+  test('docker.storage_size: a size, refused on swarm (services take no --storage-opt) and as extra_host_config.StorageOpt', () => {
+    assert.equal(loadConfig({ file: file('ss.yaml', 'docker:\n  storage_size: 20G\n'), env: {} }).config.docker.storage_size, '20G');
+    assert.throws(() => loadConfig({ file: file('ss2.yaml', 'backend: swarm\ndocker:\n  storage_size: 20G\n'), env: {} }), /docker\.storage_size: swarm services have no per-container storage limit/);
+    assert.throws(() => loadConfig({ file: file('ss3.yaml', 'docker:\n  extra_host_config: {StorageOpt: {size: 1G}}\n'), env: {} }), /StorageOpt.*docker\.storage_size/);
+  });
+
   test('a version that is not PEP 440 is refused (single-user servers and the culler parse it)', () => {
     assert.throws(() => loadConfig({ file: file('v.yaml', 'hub:\n  api_version: 1.0.0-ts\n'), env: {} }), /hub\.api_version/);
   });

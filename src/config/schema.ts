@@ -253,7 +253,7 @@ const BERTH_HOST_CONFIG: Record<string, string> = {
   restartpolicy: 'nothing: a server that exits is reported as stopped, never restarted behind Berth', autoremove: 'nothing: Berth removes containers itself (and reads their last log lines first)',
   memory: 'spawner.mem_limit', memoryreservation: 'spawner.mem_guarantee', nanocpus: 'spawner.cpu_limit', cpushares: 'spawner.cpu_guarantee',
   cpuquota: 'spawner.cpu_limit (Berth sets NanoCpus, which the engine refuses beside a quota)', cpuperiod: 'spawner.cpu_limit (Berth sets NanoCpus, which the engine refuses beside a period)',
-  devicerequests: 'docker.device_requests',
+  devicerequests: 'docker.device_requests', storageopt: 'docker.storage_size',
 };
 
 /** Docker's DeviceRequests (`docker run --gpus`), in snake_case. */
@@ -319,6 +319,12 @@ export const dockerSchema = z
      * to start rather than promise a limit nothing enforces. Applies to homes created from now on.
      */
     home_size: byteSize.optional(),
+    /**
+     * A size limit for what a server writes outside its home and mounts (pip installs, /tmp): the
+     * container's own layer, `docker run --storage-opt size=…`. Only storage drivers with quotas keep
+     * one (btrfs, zfs, overlay2 on xfs mounted with pquota); on another engine Berth refuses to start.
+     */
+    storage_size: byteSize.optional(),
     /** DockerSpawner.notebook_dir / where the volume is mounted: the image's home. */
     home_dir: z.string().startsWith('/').default('/home/jovyan'),
     /** DockerSpawner.name_template prefix. */
@@ -508,7 +514,12 @@ export const configSchema = z
     worker: workerSchema.default(workerSchema.parse({})),
     webhooks: webhooksSchema.default(webhooksSchema.parse({})),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.backend.kind === 'swarm' && c.docker.storage_size !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['docker', 'storage_size'], message: 'swarm services have no per-container storage limit (no --storage-opt): remove docker.storage_size, or limit homes with docker.home_size' });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

@@ -60,8 +60,9 @@ describe('buildServerSpec: what else shapes the server', () => {
   test('limits, guarantees (and their env), devices, extra host config, post_start_cmd', () => {
     const spec = build({
       spawner: { mem_limit: '2G', mem_guarantee: '1G', cpu_limit: 2, cpu_guarantee: 0.25, post_start_cmd: 'touch /tmp/x && echo ok' },
-      docker: { device_requests: [{ count: 1 }, { device_ids: ['GPU-1'], driver: 'nvidia' }], extra_host_config: { ShmSize: 1024 } },
+      docker: { device_requests: [{ count: 1 }, { device_ids: ['GPU-1'], driver: 'nvidia' }], extra_host_config: { ShmSize: 1024 }, storage_size: '10G' },
     });
+    assert.equal(spec.storageSize, 10 * 1024 ** 3);
     assert.equal(spec.memLimit, 2 * 1024 ** 3);
     assert.equal(spec.memGuarantee, 1024 ** 3);
     assert.equal(spec.cpuLimit, 2);
@@ -74,7 +75,7 @@ describe('buildServerSpec: what else shapes the server', () => {
     assert.deepEqual(build({ spawner: { post_start_cmd: ['touch', '/tmp/x'] } }).postStartCmd, ['touch', '/tmp/x']);
     assert.equal(build({ spawner: { mem_guarantee: '1G', environment: { MEM_GUARANTEE: 'mine' } } }).env.MEM_GUARANTEE, 'mine');
     const none = build();
-    for (const k of ['memGuarantee', 'cpuGuarantee', 'deviceRequests', 'extraHostConfig', 'postStartCmd'] as const) assert.equal(none[k], undefined, k);
+    for (const k of ['memGuarantee', 'cpuGuarantee', 'deviceRequests', 'extraHostConfig', 'postStartCmd', 'storageSize'] as const) assert.equal(none[k], undefined, k);
     assert.equal('MEM_GUARANTEE' in none.env, false);
   });
 
@@ -89,7 +90,7 @@ describe('buildServerSpec: what else shapes the server', () => {
       { spawner: { mem_guarantee: '1G' } }, { spawner: { cpu_guarantee: 1 } }, { spawner: { post_start_cmd: 'true' } },
       { docker: { volumes: [{ source: 'd', target: '/d' }] } }, { docker: { volumes: [{ source: 'd', target: '/d', read_only: true }] } },
       { docker: { home_volume: 'home-{username}' } }, { docker: { home_dir: '/home/u' } }, { docker: { device_requests: [{ count: 1 }] } },
-      { docker: { extra_host_config: { ShmSize: 1 } } }, { docker: { extra_labels: { team: 'a' } } },
+      { docker: { extra_host_config: { ShmSize: 1 } } }, { docker: { extra_labels: { team: 'a' } } }, { docker: { storage_size: '1G' } },
     ];
     const hashes = new Set([a.configHash, ...changes.map((c) => build(c).configHash)]);
     assert.equal(hashes.size, changes.length + 1, 'each change gives another hash');

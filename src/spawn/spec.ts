@@ -42,7 +42,7 @@ export function configHash(spec: Shape, secret: ReadonlySet<string> = SECRET_ENV
   const env = Object.fromEntries(Object.entries(spec.env).filter(([k]) => !SECRET_ENV.has(k) && !secret.has(k)));
   const shape = {
     image: spec.image, cmd: spec.cmd, args: spec.args, port: spec.port, memLimit: spec.memLimit, cpuLimit: spec.cpuLimit, env,
-    memGuarantee: spec.memGuarantee, cpuGuarantee: spec.cpuGuarantee, mounts: spec.mounts, deviceRequests: spec.deviceRequests,
+    memGuarantee: spec.memGuarantee, cpuGuarantee: spec.cpuGuarantee, mounts: spec.mounts, deviceRequests: spec.deviceRequests, storageSize: spec.storageSize,
     extraHostConfig: spec.extraHostConfig, postStartCmd: spec.postStartCmd, labels: spec.labels, runAs: spec.runAs, workingDir: spec.workingDir,
   };
   return createHash('sha256').update(stableJson(shape)).digest('hex').slice(0, 16);
@@ -70,7 +70,6 @@ type MountConfig = Config['docker']['volumes'][number];
 const mountFrom = (v: MountConfig, user: string, server: string): ServerMount =>
   ({ type: v.type, source: expandTemplate(v.source, user, server), target: v.target, ...(v.read_only ? { readOnly: true } : {}) });
 
-/** The mounts of a server: its home volume at docker.home_dir, then docker.volumes in order. */
 /** The home volume's driver and options, `{username}` / `{servername}` / `{size}` templated. */
 function homeDriver(config: Config, user: string, server: string): Pick<ServerMount, 'driver' | 'driverOptions'> {
   const d = config.docker;
@@ -82,6 +81,7 @@ function homeDriver(config: Config, user: string, server: string): Pick<ServerMo
   };
 }
 
+/** The mounts of a server: its home volume at docker.home_dir, then docker.volumes in order. */
 export function serverMounts(config: Config, user: string, server: string): ServerMount[] {
   const d = config.docker;
   return [
@@ -136,6 +136,7 @@ export function buildServerSpec(input: SpecInput): ServerSpec {
   const base = {
     user, serverName: server, image, cmd: s.cmd, args: [...s.args], env, port: s.port, memLimit, cpuLimit, memGuarantee, cpuGuarantee,
     mounts: [...serverMounts(config, user, server), ...(o?.volumes ?? []).map((v) => mountFrom(v, user, server))], deviceRequests: deviceRequests(config), extraHostConfig, postStartCmd: postStartCmd(s.post_start_cmd),
+    storageSize: parseByteSize(config.docker.storage_size),
   };
   // provider tokens change at every refresh: a new token alone must not make the container "stale"
   const hash = configHash({ ...base, labels: extraLabels }, new Set(Object.keys(input.authEnv ?? {})));

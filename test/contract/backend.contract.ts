@@ -17,6 +17,7 @@ import { SpawnError } from '../../src/errors.ts';
 import { closedPort } from '../../src/backends/fake/index.ts';
 import { serverPrefix } from '../../src/names.ts';
 import type { Backend, BackendRef, ServerSpec } from '../../src/backends/types.ts';
+import { homeMounts } from '../helpers/home-mounts.ts';
 
 export type ImageKind = 'ok' | 'fail' | 'hang';
 
@@ -69,6 +70,7 @@ export function backendContract(name: string, make: () => Promise<ContractSetup>
         JUPYTERHUB_SERVER_NAME: serverName,
         ...setup.env?.[kind],
       },
+      mounts: homeMounts(u, serverName),
       labels: {},
       configHash: 'contract-1',
     };

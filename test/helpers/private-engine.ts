@@ -21,14 +21,19 @@ export class PrivateEngine {
   private readonly args: string[];
   private readonly logFile: string;
 
-  constructor() {
+  /**
+   * `dataRoot` puts the engine's images and containers elsewhere (a test's own filesystem, see
+   * loop-fs.ts: its owner removes it after destroy()); `storageDriver` is dockerd's --storage-driver.
+   */
+  constructor(opts: { dataRoot?: string; storageDriver?: string } = {}) {
     this.dir = mkdtempSync('/tmp/berthrestart-');
     this.socket = `${this.dir}/docker.sock`;
     this.logFile = `${this.dir}/dockerd.log`;
     this.docker = new Docker({ socketPath: this.socket });
     this.args = [
-      '--data-root', `${this.dir}/data`, '--exec-root', `${this.dir}/exec`, '--pidfile', this.pidFile,
+      '--data-root', opts.dataRoot ?? `${this.dir}/data`, '--exec-root', `${this.dir}/exec`, '--pidfile', this.pidFile,
       '-H', `unix://${this.socket}`, '--bridge', BRIDGE, '--iptables=false', '--ip-masq=false', '--ip-forward=false',
+      ...(opts.storageDriver ? ['--storage-driver', opts.storageDriver] : []),
     ];
   }
 

@@ -11,6 +11,7 @@ import { closedPort } from '../../src/backends/fake/index.ts';
 import { removeTestObjects } from '../helpers/berth-process.ts';
 import { DockerBackend } from '../../src/backends/docker/index.ts';
 import { containerName, homeVolumeName } from '../../src/backends/docker/names.ts';
+import { homeVolumeFor } from '../../src/spawn/spec.ts';
 import { probeLabels } from '../../src/backends/docker/container-spec.ts';
 import { PROBE_MAX_AGE_MS } from '../../src/backends/docker/probe.ts';
 import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
@@ -46,7 +47,7 @@ async function removeRunObjects() {
 const noProgress = () => {};
 const latencies: number[] = [];
 
-tinyContract('docker', () => new DockerBackend(testConfig(), silentLogger), removeRunObjects);
+tinyContract('docker', () => new DockerBackend(testConfig(), silentLogger), removeRunObjects, testConfig());
 
 describe('docker backend: docker-specific', () => {
   const backend = new DockerBackend(testConfig(), silentLogger);
@@ -71,7 +72,7 @@ describe('docker backend: docker-specific', () => {
 
   test('labels are on the container and on the home volume', async () => {
     const u = user();
-    const { ref } = await timedStart(tinySpec(u, { serverName: 'lab', labels: { 'berth.custom': 'yes' }, configHash: 'abc' }));
+    const { ref } = await timedStart(tinySpec(u, { serverName: 'lab', labels: { 'berth.custom': 'yes' }, configHash: 'abc' }, testConfig()));
     const info = await docker.getContainer(String(ref.id)).inspect();
     assert.equal(info.Name, `/${containerName(PREFIX, u, 'lab')}`);
     // Image labels are inherited by containers (tiny carries berth.test.recipe): compare only berth's own keys.
@@ -81,20 +82,21 @@ describe('docker backend: docker-specific', () => {
       'berth.port': '8888', 'berth.backend': 'docker', 'berth.test': '1', 'berth.custom': 'yes',
     });
     assert.deepEqual(info.HostConfig.RestartPolicy, { Name: 'no', MaximumRetryCount: 0 });
-    const vol = await docker.getVolume(homeVolumeName(`${PREFIX}-home-{username}`, u)).inspect();
-    assert.deepEqual(vol.Labels, { 'berth.managed-by': 'berth', 'berth.instance': PREFIX, 'berth.user': u, 'berth.test': '1' });
+    // A named server has its own home volume (homeVolumeFor), labelled with its server and the spec's labels.
+    const vol = await docker.getVolume(homeVolumeFor(`${PREFIX}-home-{username}`, u, 'lab')).inspect();
+    assert.deepEqual(vol.Labels, { 'berth.managed-by': 'berth', 'berth.instance': PREFIX, 'berth.user': u, 'berth.server': 'lab', 'berth.test': '1', 'berth.custom': 'yes' });
     await backend.stop(ref);
   });
 
   test('the home volume survives stop and a second start', async () => {
     const u = user();
-    const first = await timedStart(tinySpec(u));
+    const first = await timedStart(tinySpec(u, {}, testConfig()));
     assert.equal(await shellIn(String(first.ref.id), 'echo kept-across-restarts > /home/jovyan/note.txt && cat /home/jovyan/note.txt'), 'kept-across-restarts\n');
     await backend.stop(first.ref);
     assert.equal((await docker.listContainers({ all: true, filters: { id: [String(first.ref.id)] } })).length, 0, 'container removed');
     const volume = homeVolumeName(`${PREFIX}-home-{username}`, u);
     assert.equal((await docker.getVolume(volume).inspect()).Name, volume, 'volume kept');
-    const second = await timedStart(tinySpec(u));
+    const second = await timedStart(tinySpec(u, {}, testConfig()));
     assert.notEqual(second.ref.id, first.ref.id);
     assert.equal(await shellIn(String(second.ref.id), 'cat /home/jovyan/note.txt'), 'kept-across-restarts\n');
     await backend.stop(second.ref);
@@ -107,7 +109,7 @@ describe('docker backend: docker-specific', () => {
       name, Image: TINY, Labels: { 'berth.test': '1', 'berth.managed-by': 'berth', 'berth.instance': PREFIX, 'berth.config-hash': 'old' },
     });
     await stale.start();
-    const { ref, url } = await timedStart(tinySpec(u, { configHash: 'new' }));
+    const { ref, url } = await timedStart(tinySpec(u, { configHash: 'new' }, testConfig()));
     await assert.rejects(stale.inspect(), (e: { statusCode?: number }) => e.statusCode === 404);
     const info = await docker.getContainer(String(ref.id)).inspect();
     assert.equal(info.Name, `/${name}`);
@@ -117,7 +119,7 @@ describe('docker backend: docker-specific', () => {
   });
 
   test('memory and cpu limits are applied', async () => {
-    const { ref } = await timedStart(tinySpec(user(), { memLimit: 64 * 1024 * 1024, cpuLimit: 0.5 }));
+    const { ref } = await timedStart(tinySpec(user(), { memLimit: 64 * 1024 * 1024, cpuLimit: 0.5 }, testConfig()));
     const info = await docker.getContainer(String(ref.id)).inspect();
     assert.equal(info.HostConfig.Memory, 64 * 1024 * 1024);
     assert.equal(info.HostConfig.NanoCpus, 500_000_000);
@@ -129,7 +131,7 @@ describe('docker backend: docker-specific', () => {
     await never.init({ port: 8000 });
     const image = `berthtest-missing/none:${RUN}`;
     const u = user();
-    await assert.rejects(never.start(tinySpec(u, { image }), noProgress), (e: unknown) => {
+    await assert.rejects(never.start(tinySpec(u, { image }, testConfig()), noProgress), (e: unknown) => {
       assert.ok(e instanceof SpawnError);
       assert.equal(e.reason, 'image');
       assert.equal(e.message, `Image ${image} is not on this machine and docker.pull_policy is never: pull or build it there (docker pull ${image}), or set pull_policy to if-not-present`);
@@ -143,12 +145,12 @@ describe('docker backend: docker-specific', () => {
     const reloading = new DockerBackend(() => live, silentLogger);
     await reloading.init({ port: 8000 });
     const u = user();
-    const { ref } = await reloading.start(tinySpec(u), noProgress);
+    const { ref } = await reloading.start(tinySpec(u, {}, testConfig()), noProgress);
     // a registry on a closed loopback port: with if-not-present a pull is tried (and fails), with never it is not
     const image = `127.0.0.1:${await closedPort()}/berthtest/none:${RUN}`;
-    await assert.rejects(reloading.start(tinySpec(user(), { image }), noProgress), /could not be pulled/);
+    await assert.rejects(reloading.start(tinySpec(user(), { image }, testConfig()), noProgress), /could not be pulled/);
     live = testConfig({ pull_policy: 'never', name_prefix: `${PREFIX}-renamed` });
-    await assert.rejects(reloading.start(tinySpec(user(), { image }), noProgress), (e: unknown) => e instanceof SpawnError && /pull_policy is never/.test(e.message));
+    await assert.rejects(reloading.start(tinySpec(user(), { image }, testConfig()), noProgress), (e: unknown) => e instanceof SpawnError && /pull_policy is never/.test(e.message));
     assert.ok((await reloading.list()).some((l) => l.user === u), 'still finds the servers it started under the old prefix');
     await reloading.stop(ref);
   });
@@ -156,7 +158,7 @@ describe('docker backend: docker-specific', () => {
   test('a pull that fails (registry on a closed loopback port): SpawnError image, with progress reported first', async () => {
     const image = `127.0.0.1:${await closedPort()}/berthtest/none:${RUN}`;
     const seen: string[] = [];
-    await assert.rejects(backend.start(tinySpec(user(), { image }), (_p, m) => seen.push(m)), (e: unknown) => {
+    await assert.rejects(backend.start(tinySpec(user(), { image }, testConfig()), (_p, m) => seen.push(m)), (e: unknown) => {
       assert.ok(e instanceof SpawnError);
       assert.equal(e.reason, 'image');
       assert.match(e.message, new RegExp(`^Image ${image.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} could not be pulled: `));
@@ -190,7 +192,7 @@ describe('docker backend: docker-specific', () => {
     assert.equal(reach.description, `containers reach the hub at ${reach.hubUrl} (${address} on ${iface})`);
     const hub = await hubServer(address, hubPort);
     try {
-      const { ref } = await reachBackend.start(tinySpec(user()), noProgress);
+      const { ref } = await reachBackend.start(tinySpec(user(), {}, testConfig()), noProgress);
       const info = await docker.getContainer(String(ref.id)).inspect();
       assert.deepEqual(info.HostConfig.ExtraHosts, [`host.docker.internal:${address}`], 'the name containers use is the address Berth listens on');
       assert.equal(await shellIn(String(ref.id), `wget -qO- ${reach.hubUrl}/`), 'berth-hub-ok');
@@ -217,7 +219,7 @@ describe('docker backend: docker-specific', () => {
     assert.equal(reach.description, `containers reach the hub at ${reach.hubUrl} (${address} on br-${net.Id.slice(0, 12)})`);
     const hub = await hubServer(address, hubPort);
     try {
-      const { ref } = await netBackend.start(tinySpec(user()), noProgress);
+      const { ref } = await netBackend.start(tinySpec(user(), {}, testConfig()), noProgress);
       const info = await docker.getContainer(String(ref.id)).inspect();
       assert.deepEqual(Object.keys(info.NetworkSettings.Networks), [name]);
       assert.deepEqual(info.HostConfig.ExtraHosts, [`host.docker.internal:${address}`]);

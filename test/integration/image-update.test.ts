@@ -15,10 +15,10 @@ import Docker from 'dockerode';
 import { DockerBackend } from '../../src/backends/docker/index.ts';
 import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { silentLogger } from '../../src/log.ts';
-import { serverPrefix } from '../../src/names.ts';
 import type { ServerSpec } from '../../src/backends/types.ts';
 import { startRegistry, type Registry } from '../helpers/registry.ts';
 import { shellIn } from '../helpers/docker-shell.ts';
+import { tinySpec } from '../helpers/tiny-spec.ts';
 
 const TINY = 'berth-test/tiny:latest';
 const RUN = randomBytes(4).toString('hex');
@@ -41,11 +41,7 @@ async function backendWith(policy: Parameters<typeof config>[0]) {
 }
 
 function spec(user: string, image: string): ServerSpec {
-  const prefix = serverPrefix('/', user, '');
-  return {
-    user, serverName: '', image, args: [], port: 8888, labels: {}, configHash: 'h1',
-    env: { JUPYTERHUB_SERVICE_URL: `http://0.0.0.0:8888${prefix}`, JUPYTERHUB_SERVICE_PREFIX: prefix, JUPYTERHUB_USER: user },
-  };
+  return tinySpec(user, { image }, config('if-not-present'));
 }
 
 let users = 0;

@@ -16,7 +16,7 @@ import Docker from 'dockerode';
 import { DockerBackend } from '../../src/backends/docker/index.ts';
 import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { silentLogger } from '../../src/log.ts';
-import { serverPrefix } from '../../src/names.ts';
+import { tinySpec } from '../helpers/tiny-spec.ts';
 import { e2eConfig, freePort, removeTestObjects, startBerth, type BerthProcess } from '../helpers/berth-process.ts';
 import { shellIn } from '../helpers/docker-shell.ts';
 import { until } from '../helpers/until.ts';
@@ -134,11 +134,7 @@ describe('docker.network_internal: servers reach the hub and nothing else', { ti
   test('a server on an ordinary network reaches the same listener: through its published port, and on the network they share', async () => {
     const backend = new DockerBackend(backendConfig({ name_prefix: `${tag}o`, network: OPEN }), silentLogger);
     await backend.init({ port: await freePort() });
-    const prefix = serverPrefix('/', 'olga', '');
-    const started = await backend.start({
-      user: 'olga', serverName: '', image: TINY, args: [], port: 8888, labels: {}, configHash: 'h',
-      env: { JUPYTERHUB_SERVICE_URL: `http://0.0.0.0:8888${prefix}`, JUPYTERHUB_SERVICE_PREFIX: prefix },
-    }, () => {});
+    const started = await backend.start(tinySpec('olga', { configHash: 'h' }, backendConfig({ name_prefix: `${tag}o`, network: OPEN })), () => {});
     try {
       for (const url of [listener.published, listener.open]) {
         const out = await fetchFrom(String(started.ref.id), url);

@@ -14,7 +14,8 @@ import Docker from 'dockerode';
 import { SwarmBackend } from '../../src/backends/swarm/index.ts';
 import { closedPort } from '../../src/backends/fake/index.ts';
 import { shellIn } from '../helpers/docker-shell.ts';
-import { dnsLabel, homeVolumeName } from '../../src/backends/docker/names.ts';
+import { dnsLabel } from '../../src/backends/docker/names.ts';
+import { homeVolumeFor } from '../../src/spawn/spec.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { SpawnError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -67,7 +68,7 @@ after(async () => {
   if (initialisedSwarm) await run('docker', ['swarm', 'leave', '--force']);
 });
 
-tinyContract('swarm', () => new SwarmBackend(testConfig(), silentLogger), removeRunObjects);
+tinyContract('swarm', () => new SwarmBackend(testConfig(), silentLogger), removeRunObjects, testConfig());
 
 describe('swarm backend: swarm-specific', () => {
   let n = 0;
@@ -94,7 +95,7 @@ describe('swarm backend: swarm-specific', () => {
     const hub = createServer((_req, res) => res.end('berth-hub-ok'));
     await new Promise<void>((r) => hub.listen(hubPort, address, r));
     try {
-      const { ref } = await backend.start(tinySpec(user()), () => {});
+      const { ref } = await backend.start(tinySpec(user(), {}, testConfig()), () => {});
       const [c] = await docker.listContainers({ filters: { label: [`com.docker.swarm.service.id=${ref.id}`] } });
       assert.equal(await shellIn(c!.Id, `wget -qO- ${reach.hubUrl}/`), 'berth-hub-ok');
       await backend.stop(ref);
@@ -111,7 +112,7 @@ describe('swarm backend: swarm-specific', () => {
     const spec = tinySpec(u, {
       serverName: 'lab', labels: { 'berth.custom': 'yes' }, configHash: 'abc',
       memLimit: 64 * 1024 * 1024, cpuLimit: 0.5, memGuarantee: 16 * 1024 * 1024, cpuGuarantee: 0.25,
-    });
+    }, testConfig());
     const { ref, url } = await backend.start(spec, () => {});
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
     const name = dnsLabel(PREFIX, u, 'lab');
@@ -131,10 +132,11 @@ describe('swarm backend: swarm-specific', () => {
     };
     assert.deepEqual(svc!.Spec.Labels, labels);
     assert.deepEqual(t.ContainerSpec.Labels, labels);
-    const volume = homeVolumeName(`${PREFIX}-home-{username}`, u);
+    // The named server's own home volume, labelled with its server and the spec's labels (less the hash).
+    const volume = homeVolumeFor(`${PREFIX}-home-{username}`, u, 'lab');
     assert.deepEqual(t.ContainerSpec.Mounts, [{
       Type: 'volume', Source: volume, Target: '/home/jovyan',
-      VolumeOptions: { Labels: { 'berth.managed-by': 'berth', 'berth.instance': PREFIX, 'berth.user': u, 'berth.test': '1' } },
+      VolumeOptions: { Labels: { 'berth.managed-by': 'berth', 'berth.instance': PREFIX, 'berth.user': u, 'berth.server': 'lab', 'berth.test': '1', 'berth.custom': 'yes' } },
     }]);
     // The node made the volume with those labels, and the task's container has the limits.
     assert.equal((await docker.getVolume(volume).inspect()).Labels['berth.user'], u);
@@ -156,7 +158,7 @@ describe('swarm backend: swarm-specific', () => {
     const u = user();
     const name = dnsLabel(PREFIX, u, '');
     const ctl = new AbortController();
-    const started = backend.start(tinySpec(u), () => {}, ctl.signal);
+    const started = backend.start(tinySpec(u, {}, testConfig()), () => {}, ctl.signal);
     let svc: ServiceJson | undefined;
     for (let i = 0; i < 200 && !svc; i++) {
       svc = (await docker.getService(name).inspect().catch(() => undefined)) as ServiceJson | undefined;
@@ -182,7 +184,7 @@ describe('swarm backend: swarm-specific', () => {
     const u = user();
     // A command that does not exist: the task fails before it ever runs, so start() sees only the failure.
     // (A command that exits at once may be seen running for a moment; the contract's dies-at-start-up case covers it.)
-    await assert.rejects(backend.start(tinySpec(u, { cmd: ['/berth-no-such-command'] }), () => {}), (e: unknown) => {
+    await assert.rejects(backend.start(tinySpec(u, { cmd: ['/berth-no-such-command'] }, testConfig()), () => {}), (e: unknown) => {
       assert.ok(e instanceof SpawnError, String(e));
       assert.equal(e.reason, 'exited');
       assert.match(e.message, /^Server exited during start-up \(starting container failed: .*\/berth-no-such-command.*, exit code 127\)$/);

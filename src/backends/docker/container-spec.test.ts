@@ -3,11 +3,13 @@ import assert from 'node:assert/strict';
 import { configSchema, type ConfigInput } from '../../config/schema.ts';
 import { buildServerSpec } from '../../spawn/spec.ts';
 import type { ServerSpec } from '../types.ts';
-import { containerCmd, containerCreateBody, containerLabels, homeVolumeLabels, networkHostConfig, probeLabels, serverUrl, specMounts } from './container-spec.ts';
+import { containerCmd, containerCreateBody, homeVolumeLabels, networkHostConfig, probeLabels, serverUrl } from './container-spec.ts';
 
 const config = configSchema.parse({ docker: { extra_labels: { 'berth.user': 'spoofed', team: 'a' } } });
+// As buildServerSpec makes it: the admin's extra_labels in the spec's labels, the home volume in its mounts.
 const spec: ServerSpec = {
-  user: 'alice', serverName: '', image: 'img:1', args: [], port: 8888, env: { A: '1' }, labels: { 'berth.server': 'spoofed' }, configHash: 'h',
+  user: 'alice', serverName: '', image: 'img:1', args: [], port: 8888, env: { A: '1' }, labels: { 'berth.server': 'spoofed', 'berth.user': 'spoofed', team: 'a' }, configHash: 'h',
+  mounts: [{ type: 'volume', source: 'jupyter-alice', target: '/home/jovyan', home: true }],
 };
 
 test('the command: cmd + args, args appended to the image CMD, or the image CMD untouched', () => {
@@ -112,10 +114,5 @@ describe('a complete spec (buildServerSpec) shapes the container; the config nam
     const hc = body(full({})).HostConfig!;
     for (const k of ['Memory', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'DeviceRequests', 'ShmSize']) assert.equal(k in hc, false, k);
     assert.deepEqual(hc.Mounts, [{ Type: 'volume', Source: 'jupyter-alice', Target: '/home/jovyan' }]);
-  });
-
-  test('a bare spec keeps the old behaviour: home volume by user alone and extra_labels from the config', () => {
-    assert.deepEqual(specMounts(backendConfig, { ...spec, serverName: 'lab' }), [{ type: 'volume', source: 'other-alice', target: '/elsewhere', home: true }]);
-    assert.equal(containerLabels(backendConfig, spec).stale, '1');
   });
 });

@@ -5,7 +5,6 @@
 import type Docker from 'dockerode';
 import type { Config } from '../../config/schema.ts';
 import type { DeviceRequest, ServerMount, ServerSpec } from '../types.ts';
-import { homeVolumeName } from './names.ts';
 import type { Networking } from './reach.ts';
 
 export const LABELS = {
@@ -65,13 +64,9 @@ export function networkHostConfig(networking: Networking): Pick<Docker.HostConfi
   return { NetworkMode: networking.network ?? 'bridge', ExtraHosts: [`host.docker.internal:${networking.hubAddress ?? 'host-gateway'}`] };
 }
 
-/**
- * The container's labels: the spec's (extra_labels included by buildServerSpec), then Berth's own,
- * which always win. A bare spec gets docker.extra_labels underneath, as before specs carried them.
- */
+/** The container's labels: the spec's (extra_labels included by buildServerSpec), then Berth's own, which always win. */
 export function containerLabels(config: Config, spec: ServerSpec, kind = 'docker'): Record<string, string> {
   return {
-    ...(spec.mounts ? {} : config.docker.extra_labels),
     ...spec.labels,
     [LABELS.managedBy]: MANAGED_BY,
     [LABELS.instance]: config.docker.name_prefix,
@@ -88,17 +83,8 @@ export function isKind(labels: Record<string, string> | undefined, kind: string)
   return (labels?.[LABELS.backend] ?? 'docker') === kind;
 }
 
-/**
- * The spec's mounts; a bare spec (no mounts) gets the home volume from docker.home_volume by user
- * alone, at docker.home_dir — what start() did before specs carried mounts.
- */
-export function specMounts(config: Config, spec: ServerSpec): ServerMount[] {
-  return spec.mounts ?? [{ type: 'volume', source: homeVolumeName(config.docker.home_volume, spec.user), target: config.docker.home_dir, home: true }];
-}
-
 /** The labels a home volume is created with: the spec's (less the hash, which is the container's), then Berth's own. */
 export function homeVolumeLabels(config: Config, spec: ServerSpec): Record<string, string> {
-  if (!spec.mounts) return volumeLabels(config, spec.user);
   const { [LABELS.configHash]: _hash, ...labels } = spec.labels;
   return { ...labels, [LABELS.managedBy]: MANAGED_BY, [LABELS.instance]: config.docker.name_prefix, [LABELS.user]: spec.user, [LABELS.server]: spec.serverName };
 }
@@ -143,7 +129,7 @@ export function containerCreateBody(args: {
   const hostMode = networking.mode === 'host';
   const cmd = containerCmd(spec, args.imageCmd);
   const own: Docker.HostConfig = {
-    Mounts: specMounts(config, spec).map(engineMount),
+    Mounts: spec.mounts.map(engineMount),
     RestartPolicy: { Name: 'no' },
     ...networkHostConfig(networking),
     ...(spec.memLimit ? { Memory: spec.memLimit } : {}),
@@ -152,6 +138,7 @@ export function containerCreateBody(args: {
     // 1024 is Docker's weight of a container without shares; the kernel's minimum is 2.
     ...(spec.cpuGuarantee ? { CpuShares: Math.max(2, Math.round(spec.cpuGuarantee * 1024)) } : {}),
     ...(spec.deviceRequests?.length ? { DeviceRequests: spec.deviceRequests.map(engineDeviceRequest) } : {}),
+    ...(spec.storageSize ? { StorageOpt: { size: String(spec.storageSize) } } : {}),
     // Internal mode publishes nothing: the engine sets up no ports on an internal network.
     ...(hostMode
       ? {

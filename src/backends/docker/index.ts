@@ -1,17 +1,18 @@
 // The docker backend (DockerSpawner, made stateless): one container per server, found by label,
 // with a home volume that outlives every container (design §6, §9).
 import type { Config } from '../../config/schema.ts';
-import { SpawnError, throwIfCancelled } from '../../errors.ts';
+import { ServiceError, SpawnError, throwIfCancelled } from '../../errors.ts';
 import { engineSpawnError, engineUnreachable } from '../engine/errors.ts';
 import { ensureImage, pullByPolicy, type ReadyImage } from '../engine/images.ts';
 import { engineTime, lastLines, listHomeVolumes } from '../engine/volumes.ts';
 import type { Logger } from '../../log.ts';
 import type { Backend, BackendRef, HubProbeResult, HubReach, ListedServer, ListedVolume, PollResult, ProgressFn, ServerMount, ServerSpec, StartResult } from '../types.ts';
-import { LABELS, containerCreateBody, isKind, homeVolumeLabels, ownLabelFilter, serverUrl, specMounts } from './container-spec.ts';
+import { LABELS, containerCreateBody, isKind, homeVolumeLabels, ownLabelFilter, serverUrl } from './container-spec.ts';
 import { VOLUME_NAME, containerName, containerNameBeforeLimits } from './names.ts';
 import { DockerError, DockerPort } from './port.ts';
 import { isStaleProbe, probeHubReach } from './probe.ts';
 import { type Reach, workOutReach } from './reach.ts';
+import { type StorageDriver, storageDriver, storageSizeProblem } from './storage.ts';
 
 /** Grace period for `docker stop` before SIGKILL (JupyterHub's default stop wait is 10 s). */
 const STOP_SECONDS = 10;
@@ -28,6 +29,8 @@ export class DockerBackend implements Backend {
   readonly bindIp = '0.0.0.0';
   readonly port: DockerPort;
   private reach: Reach | undefined;
+  /** The engine's storage driver, read once (docker.storage_size is checked against it). */
+  private storage: Promise<StorageDriver> | undefined;
   /** What prepare() found per spec, so start() does not check or pull again (a spec object is one spawn's). */
   private readonly prepared = new WeakMap<ServerSpec, ReadyImage>();
 
@@ -60,12 +63,15 @@ export class DockerBackend implements Backend {
   }
 
   async init(hub: { port: number; connectUrl?: string | undefined }): Promise<HubReach> {
+    let storageProblem: string | undefined;
     try {
       await this.port.ping();
+      if (this.config.docker.storage_size !== undefined) storageProblem = await this.storageProblem();
       this.reach = await workOutReach(this.port, this.config, hub, this.log);
     } catch (err) {
       throw engineUnreachable(err, this.port.address);
     }
+    if (storageProblem) throw new ServiceError('Invalid', storageProblem);
     const { hubUrl, extraListen, description, networking } = this.reach;
     this.log.info('docker: engine reachable', { address: this.port.address, mode: networking.mode, hubUrl, reach: description });
     return { hubUrl, extraListen, description };
@@ -75,9 +81,12 @@ export class DockerBackend implements Backend {
     const networking = (this.reach ?? (await this.lazyInit())).networking;
     const config = this.config;
     const name = containerName(config.docker.name_prefix, spec.user, spec.serverName);
-    const mounts = specMounts(config, spec);
+    const mounts = spec.mounts;
     const bad = mounts.find((m) => m.type === 'volume' && !VOLUME_NAME.test(m.source));
     if (bad) throw new SpawnError('create', `Volume name "${bad.source}" is not valid for Docker: check docker.${bad.home ? 'home_volume' : 'volumes'}`);
+    // storage_size set by a reload after start-up: the same check init() makes, per spawn.
+    const storageProblem = spec.storageSize ? await this.storageProblem().catch(() => undefined) : undefined;
+    if (storageProblem) throw new SpawnError('create', storageProblem);
     const steps = async () => {
       throwIfCancelled(signal);
       const image = this.prepared.get(spec) ?? (await this.image(spec, progress, signal));
@@ -228,6 +237,12 @@ export class DockerBackend implements Backend {
   }
 
   /** start() before init() (tests, tools): work out the reach with the configured hub port. */
+  private storageProblem(): Promise<string | undefined> {
+    this.storage ??= storageDriver(this.port);
+    this.storage.catch(() => { this.storage = undefined; });
+    return this.storage.then((d) => storageSizeProblem(d, this.port.address));
+  }
+
   private async lazyInit(): Promise<Reach> {
     await this.init({ port: this.config.hub.port, connectUrl: this.config.hub.hub_connect_url });
     return this.reach!;

@@ -129,6 +129,11 @@ export class DockerPort {
     return this.call('ping', (abortSignal) => untyped<unknown>(this.docker, 'ping', abortSignal), { timeoutMs: 10_000 });
   }
 
+  /** `docker info`, the parts Berth reads. */
+  info() {
+    return this.call('info', (abortSignal) => untyped<{ Driver?: string; DriverStatus?: [string, string][] | null; Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; NodeID?: string } }>(this.docker, 'info', abortSignal), { timeoutMs: 10_000 });
+  }
+
   inspectImage(name: string) {
     return this.orNull(`inspect image ${name}`, (abortSignal) => untyped<Docker.ImageInspectInfo>(this.docker.getImage(name), 'inspect', abortSignal));
   }

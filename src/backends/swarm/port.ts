@@ -39,7 +39,7 @@ export class SwarmPort {
   constructor(readonly engine: DockerPort) {}
 
   async swarmState(): Promise<SwarmState> {
-    const info = await this.engine.call('info', (abortSignal) => untyped<{ Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; NodeID?: string } }>(this.engine.docker, 'info', abortSignal), { timeoutMs: 10_000 });
+    const info = await this.engine.info();
     return { state: info.Swarm?.LocalNodeState ?? 'inactive', manager: info.Swarm?.ControlAvailable === true, nodeId: info.Swarm?.NodeID || undefined };
   }
 

@@ -4,7 +4,7 @@
 import type { Config } from '../../config/schema.ts';
 import type { SwarmConfig } from '../../config/backend-schema.ts';
 import type { ServerMount, ServerSpec } from '../types.ts';
-import { containerCmd, containerLabels, homeVolumeLabels, specMounts } from '../docker/container-spec.ts';
+import { containerCmd, containerLabels, homeVolumeLabels } from '../docker/container-spec.ts';
 
 export const SWARM_KIND = 'swarm';
 
@@ -59,7 +59,7 @@ export function serviceCreateBody(args: {
         ...(cmd ? { Command: cmd } : {}),
         ...(spec.runAs !== undefined ? { User: spec.runAs } : {}),
         ...(spec.workingDir !== undefined ? { Dir: spec.workingDir } : {}),
-        Mounts: specMounts(config, spec).map((m) => serviceMount(config, swarm, spec, m)),
+        Mounts: spec.mounts.map((m) => serviceMount(config, swarm, spec, m)),
         StopGracePeriod: STOP_GRACE_NS,
         // Swarm has no host-gateway: on the host, host.docker.internal is Berth's docker_gwbridge address.
         ...(hostMode && networking.hubAddress ? { Hosts: [`${networking.hubAddress} host.docker.internal`] } : {}),

@@ -12,7 +12,8 @@ const config = configSchema.parse({
   docker: { name_prefix: 'jupyter' },
 });
 const swarm = config.backend.kind === 'swarm' ? config.backend : assert.fail('swarm config');
-const spec: ServerSpec = { user: 'alice', serverName: '', image: 'img:1', args: [], port: 8888, env: { A: '1' }, labels: {}, configHash: 'h', memLimit: 1e9, cpuGuarantee: 0.5 };
+const spec: ServerSpec = { user: 'alice', serverName: '', image: 'img:1', args: [], port: 8888, env: { A: '1' }, labels: {}, configHash: 'h', memLimit: 1e9, cpuGuarantee: 0.5,
+  mounts: [{ type: 'volume', source: 'jupyter-alice', target: '/home/jovyan', home: true }] };
 
 test('host mode: ingress port, host.docker.internal at the gwbridge address, limits and generic resources, home volume with its driver', () => {
   const body = serviceCreateBody({ config, swarm, spec, name: 'jupyter-alice', networking: { mode: 'host', network: 'berth-net', hubAddress: '172.18.0.1' } }) as Record<string, any>;
