@@ -121,7 +121,7 @@ export function systemUserSpec(spec: ServerSpec, cfg: SystemUserConfig, user: Sy
   const target = expandHome(cfg.home_target, user.name, 'home_target');
   const home: ServerMount = { type: 'bind', source, target };
   // docker.volumes stay; the home volume is replaced (a bind mount is never created by the backend)
-  const mounts = [home, ...(spec.mounts ?? []).filter((m) => !m.home)];
+  const mounts = [home, ...spec.mounts.filter((m) => !m.home)];
   const runAs = cfg.run_as_root ? '0' : `${user.uid}:${user.gid}`;
   const env = { ...spec.env, NB_USER: user.name, NB_UID: String(user.uid), NB_GID: String(user.gid), HOME: target };
   // the base hash already covers the rest (and leaves out per-spawn secrets); who and where are added

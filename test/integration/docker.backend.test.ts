@@ -17,7 +17,7 @@ import { PROBE_MAX_AGE_MS } from '../../src/backends/docker/probe.ts';
 import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { ServiceError, SpawnError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
-import { TINY, tinyContract, tinySpec } from '../helpers/tiny-spec.ts';
+import { TINY, tinyContract, tinySpec, tinyVariant } from '../helpers/tiny-spec.ts';
 import type { ServerSpec } from '../../src/backends/types.ts';
 import { shellIn } from '../helpers/docker-shell.ts';
 
@@ -99,6 +99,26 @@ describe('docker backend: docker-specific', () => {
     const second = await timedStart(tinySpec(u, {}, testConfig()));
     assert.notEqual(second.ref.id, first.ref.id);
     assert.equal(await shellIn(String(second.ref.id), 'cat /home/jovyan/note.txt'), 'kept-across-restarts\n');
+    await backend.stop(second.ref);
+  });
+
+  test('a new home volume belongs to the image\'s user even where the image has no such directory; an existing one is left as it is', async () => {
+    // tiny as uid 4321 (its /www opened to it): the image has no /home/jovyan, so Docker's copy-up has nothing to copy.
+    const image = await tinyVariant('uid4321', ['RUN chmod 1777 /www', 'USER 4321:4321']);
+    const u = user();
+    const first = await timedStart(tinySpec(u, { image }, testConfig()));
+    assert.equal(await shellIn(String(first.ref.id), 'id -u; stat -c %u:%g /home/jovyan; echo mine > /home/jovyan/f && cat /home/jovyan/f'), '4321\n4321:4321\nmine\n');
+    await backend.stop(first.ref);
+    const left = await docker.listContainers({ all: true, filters: { label: [`berth.instance=${PREFIX}`, 'berth.probe=1'] } });
+    assert.deepEqual(left.map((c) => c.Names[0]), [], 'the chown container is gone');
+    // The admin (or the user) gives the home to someone else: Berth does not chown an existing home again.
+    const volume = homeVolumeName(`${PREFIX}-home-{username}`, u);
+    const fix = await docker.createContainer({ Image: TINY, Entrypoint: ['chown', '5555', '/h'], Labels: { 'berth.test': '1', 'berth.instance': PREFIX }, HostConfig: { Mounts: [{ Type: 'volume', Source: volume, Target: '/h' }] } });
+    await fix.start();
+    await fix.wait();
+    await fix.remove();
+    const second = await timedStart(tinySpec(u, { image: TINY }, testConfig()));
+    assert.equal(await shellIn(String(second.ref.id), 'stat -c %u /home/jovyan; cat /home/jovyan/f'), '5555\nmine\n');
     await backend.stop(second.ref);
   });
 

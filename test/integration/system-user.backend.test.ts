@@ -12,6 +12,8 @@ import Docker from 'dockerode';
 import { backendContract } from '../contract/backend.contract.ts';
 import { removeTestObjects } from '../helpers/berth-process.ts';
 import { shellIn } from '../helpers/docker-shell.ts';
+import { TINY, tinyVariant } from '../helpers/tiny-spec.ts';
+import { until } from '../helpers/until.ts';
 import { DockerBackend } from '../../src/backends/docker/index.ts';
 import { SystemUserBackend } from '../../src/backends/system-user/index.ts';
 import type { ServerSpec } from '../../src/backends/types.ts';
@@ -22,23 +24,11 @@ import { silentLogger } from '../../src/log.ts';
 import { buildServerSpec } from '../../src/spawn/spec.ts';
 import { resolveSystemUser, systemUserSpec } from '../../src/spawn/system-user.ts';
 
-const TINY = 'berth-test/tiny:latest';
 /**
  * tiny writes its pages under /www, which only root may write: this kind runs it as a host user, so
- * the test runs tiny with /www open to all (built from tiny here, tagged by tiny's id, kept as a cache).
+ * the test runs tiny with /www open to all (a tinyVariant).
  */
-let anyUser: Promise<string> | undefined;
-function tinyForAnyUser(): Promise<string> {
-  anyUser ??= (async () => {
-    const id = (await docker.getImage(TINY).inspect()).Id.replace(/^sha256:/, '').slice(0, 12);
-    const tag = `berth-test/tiny-anyuser:${id}`;
-    if (!(await docker.getImage(tag).inspect().then(() => true, () => false))) {
-      execFileSync('docker', ['build', '-q', '-t', tag, '-'], { input: `FROM ${TINY}\nRUN chmod 1777 /www\n`, stdio: ['pipe', 'ignore', 'inherit'] });
-    }
-    return tag;
-  })();
-  return anyUser;
-}
+const tinyForAnyUser = () => tinyVariant('anyuser', ['RUN chmod 1777 /www']);
 const RUN = randomBytes(3).toString('hex');
 const PREFIX = `berthtest-${RUN}`;
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
@@ -130,6 +120,29 @@ describe('system-user backend: runs as the host user', () => {
     assert.deepEqual(info.Mounts.map((m) => [m.Type, m.Source, m.Destination]), [['bind', `/home/${name}`, `/home/${name}`]]);
     await backend.stop(ref);
     assert.ok(statSync(`/home/${name}/note.txt`).isFile(), 'the home outlives the server');
+  });
+
+  test('run_as_root: the container starts as root with NB_USER/NB_UID/NB_GID, and an image that drops to NB_UID writes as the user', async () => {
+    // Like docker-stacks' start.sh: as root with NB_UID set, add NB_USER to the image's passwd and su to it, then serve.
+    const dropper = await tinyVariant('dropsu', [
+      'RUN chmod 1777 /www',
+      `ENTRYPOINT ["/bin/sh", "-c", "if [ \\"$(id -u)\\" = 0 ] && [ -n \\"$NB_UID\\" ]; then echo \\"$NB_USER:x:$NB_UID:$NB_GID::$HOME:/bin/sh\\" >> /etc/passwd; exec su -p -s /bin/sh \\"$NB_USER\\" -c 'touch \\"$HOME/started-as-$(id -u)\\"; exec /bin/sh /start.sh'; fi; exec /bin/sh /start.sh"]`,
+      'CMD []',
+    ]);
+    const asRoot = { ...cfg, run_as_root: true };
+    const name = makeHostUser();
+    const uid = idOf(name, '-u');
+    const spec = systemUserSpec({ ...base(name), image: dropper }, asRoot, resolveSystemUser(asRoot, name, undefined));
+    assert.equal(spec.runAs, '0');
+    const { ref, url } = await backend.start(spec, () => {});
+    // start() returns once the container runs; the drop and tiny's listen come after (the runner waits too)
+    await until('tiny serves after the drop', async () => (await fetch(`${url}/user/${name}/api`).catch(() => undefined))?.status === 200, 20_000, 100);
+    const info = await docker.getContainer(String(ref.id)).inspect();
+    assert.equal(info.Config.User, '0', 'started as root');
+    for (const e of [`NB_USER=${name}`, `NB_UID=${uid}`, `NB_GID=${idOf(name, '-g')}`, `HOME=/home/${name}`]) assert.ok(info.Config.Env.includes(e), e);
+    const st = statSync(`/home/${name}/started-as-${uid}`);
+    assert.equal(st.uid, uid, 'the image dropped to the user: its file is the user\'s on the host');
+    await backend.stop(ref);
   });
 
   test('a spec without runAs is refused with a clear SpawnError, nothing created', async () => {

@@ -10,6 +10,7 @@ import type { Backend, BackendRef, HubProbeResult, HubReach, ListedServer, Liste
 import { LABELS, containerCreateBody, isKind, homeVolumeLabels, ownLabelFilter, serverUrl } from './container-spec.ts';
 import { VOLUME_NAME, containerName, containerNameBeforeLimits } from './names.ts';
 import { DockerError, DockerPort } from './port.ts';
+import { chownNewHome, homeOwner } from './home-owner.ts';
 import { isStaleProbe, probeHubReach } from './probe.ts';
 import { type Reach, workOutReach } from './reach.ts';
 import { type StorageDriver, storageDriver, storageSizeProblem } from './storage.ts';
@@ -93,7 +94,11 @@ export class DockerBackend implements Backend {
       const imageCmd = image.cmd;
       throwIfCancelled(signal);
       await this.removePrevious(name, spec, image.id);
-      for (const m of mounts) if (m.home) await this.ensureVolume(m, homeVolumeLabels(config, spec));
+      for (const m of mounts) {
+        if (!m.home || m.type !== 'volume' || !(await this.ensureVolume(m, homeVolumeLabels(config, spec)))) continue;
+        const owner = homeOwner(spec, image.user);
+        if (owner) await chownNewHome({ port: this.port, config, log: this.log, image: spec.image, home: m, owner, name });
+      }
       throwIfCancelled(signal);
       progress(70, 'Creating container');
       const body = containerCreateBody({ config, spec, name, networking, imageCmd, kind: this.kind });
@@ -270,9 +275,10 @@ export class DockerBackend implements Backend {
   }
 
   /** Docker copies the image's files (and their owner, e.g. jovyan 1000) into a fresh named volume on first mount. */
-  private async ensureVolume(home: ServerMount, labels: Record<string, string>) {
-    if (await this.port.inspectVolume(home.source)) return; // an existing home keeps the driver and size it was made with
-    await this.port.createVolume(home.source, labels, { driver: home.driver, options: home.driverOptions });
+  /** Creates the home volume when missing; true when it was missing (a spawn racing this one may have just made it). */
+  private async ensureVolume(home: ServerMount, labels: Record<string, string>): Promise<boolean> {
+    if (await this.port.inspectVolume(home.source)) return false; // an existing home keeps the driver and size it was made with
+    return this.port.createVolume(home.source, labels, { driver: home.driver, options: home.driverOptions });
   }
 
   /**

@@ -248,13 +248,15 @@ export class DockerPort {
     }
   }
 
-  async createVolume(name: string, labels: Record<string, string>, opts: { driver?: string | undefined; options?: Record<string, string> | undefined } = {}): Promise<void> {
+  /** Creates a volume; true when created, false when it already existed (409). */
+  async createVolume(name: string, labels: Record<string, string>, opts: { driver?: string | undefined; options?: Record<string, string> | undefined } = {}): Promise<boolean> {
     const driver = { ...(opts.driver ? { Driver: opts.driver } : {}), ...(opts.options ? { DriverOpts: opts.options } : {}) };
     try {
       await this.call(`create volume ${name}`, (abortSignal) => this.docker.createVolume({ Name: name, Labels: labels, ...driver, abortSignal } as Docker.VolumeCreateOptions));
+      return true;
     } catch (err) {
       // Created concurrently by another spawn of the same user: it exists, which is all we need.
-      if (err instanceof DockerError && err.kind === 'Conflict') return;
+      if (err instanceof DockerError && err.kind === 'Conflict') return false;
       throw err;
     }
   }

@@ -11,6 +11,8 @@ import { PullProgress } from './pull-progress.ts';
 export interface ReadyImage {
   cmd: string[] | undefined;
   id: string | undefined;
+  /** The image's USER ('' or undefined: root). */
+  user: string | undefined;
 }
 
 /**
@@ -31,7 +33,7 @@ export async function ensureImage(port: DockerPort, args: {
   if (!info) {
     throw new SpawnError('image', `Image ${image} is not on this machine and docker.pull_policy is never: pull or build it there (docker pull ${image}), or set pull_policy to if-not-present`);
   }
-  return { cmd: info.Config?.Cmd ?? undefined, id: info.Id };
+  return { cmd: info.Config?.Cmd ?? undefined, id: info.Id, user: info.Config?.User || undefined };
 }
 
 /** Pre-pull: what the policy asks of an image nobody is waiting for ('always' refreshes it each run). */
