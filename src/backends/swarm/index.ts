@@ -18,15 +18,12 @@ import { localInterfaces } from '../docker/host-address.ts';
 import { HUB_REACH_FIX } from '../hub-probe.ts';
 import { SwarmPort, type TaskInfo } from './port.ts';
 import { SWARM_KIND, type SwarmNetworking, serviceCreateBody, serviceUrl } from './service-spec.ts';
+import { ENDED, WAIT_STEP_MS, latest, sleep, taskPoll } from './tasks.ts';
 
 /** Log lines kept with a failed spawn. */
 const LOG_TAIL = 50;
-/** How often start() and stop() look at the task while they wait. */
-const WAIT_STEP_MS = 200;
 /** How long stop() waits for the task's container to go (so its home volume is free again). */
 const STOP_WAIT_MS = 20_000;
-/** Task states after which the task never runs again (RestartPolicy none: no new task follows). */
-const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
 
 export const NOT_A_MANAGER = 'run Berth on a manager node: docker swarm init / join as manager';
 
@@ -291,24 +288,4 @@ export class SwarmBackend implements Backend {
 function swarmOf(config: Config): SwarmConfig {
   // A Berth started with another kind still runs (and stops) the swarm rows it recorded: the defaults.
   return config.backend.kind === 'swarm' ? config.backend : { kind: 'swarm', network: 'berth-servers', constraints: [], preferences: [], generic_resources: {}, volume_driver_options: {} };
-}
-
-/** The newest task of a service (RestartPolicy none: there is one, unless the swarm rescheduled it). */
-function latest(tasks: TaskInfo[]): TaskInfo | undefined {
-  return [...tasks].sort((a, b) => (a.CreatedAt ?? '').localeCompare(b.CreatedAt ?? '')).at(-1);
-}
-
-/** A service's state from its task: scheduled or starting is running (the swarm is starting it). */
-export function taskPoll(task: TaskInfo | undefined): PollResult {
-  const state = task?.Status?.State;
-  if (!state || !ENDED.has(state)) return { status: 'running' };
-  return { status: 'exited', exitCode: task?.Status?.ContainerStatus?.ExitCode };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() { clearTimeout(t); signal?.removeEventListener('abort', done); resolve(); }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
