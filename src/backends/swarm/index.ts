@@ -7,8 +7,9 @@ import { ServiceError, SpawnError, throwIfCancelled } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { engineSpawnError, engineUnreachable } from '../engine/errors.ts';
 import { ensureImage, pullByPolicy, type ReadyImage } from '../engine/images.ts';
+import { isStaleProbe } from '../engine/probe.ts';
 import { engineTime, lastLines, listHomeVolumes } from '../engine/volumes.ts';
-import type { Backend, BackendRef, HubReach, ListedServer, ListedVolume, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
+import type { Backend, BackendRef, HubProbeResult, HubReach, ListedServer, ListedVolume, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
 import { LABELS, MANAGED_BY, isKind, ownLabelFilter } from '../docker/container-spec.ts';
 import { dnsLabel } from '../docker/names.ts';
 import { DockerPort } from '../docker/port.ts';
@@ -17,6 +18,7 @@ import { findOwnContainer, hostReach } from '../docker/reach.ts';
 import { localInterfaces } from '../docker/host-address.ts';
 import { HUB_REACH_FIX } from '../hub-probe.ts';
 import { SwarmPort, type TaskInfo } from './port.ts';
+import { probeHubReach } from './probe.ts';
 import { SWARM_KIND, type SwarmNetworking, serviceCreateBody, serviceUrl } from './service-spec.ts';
 import { ENDED, WAIT_STEP_MS, latest, sleep, taskPoll } from './tasks.ts';
 
@@ -226,7 +228,7 @@ export class SwarmBackend implements Backend {
   }
 
   async list(): Promise<ListedServer[]> {
-    const services = (await this.port.listServices(ownLabelFilter(this.config))).filter((s) => isKind(s.Spec.Labels, SWARM_KIND));
+    const services = (await this.port.listServices(ownLabelFilter(this.config))).filter((s) => !s.Spec.Labels?.[LABELS.probe] && isKind(s.Spec.Labels, SWARM_KIND));
     const tasks = await this.port.listTasks(services.map((s) => s.ID));
     return Promise.all(services.map(async (s) => {
       const labels = s.Spec.Labels ?? {};
@@ -272,6 +274,24 @@ export class SwarmBackend implements Backend {
 
   async pullImage(image: string, signal?: AbortSignal): Promise<'pulled' | 'present' | 'skipped'> {
     return pullByPolicy(this.engine, image, this.config.docker.pull_policy, signal);
+  }
+
+  /** A one-off service from spawner.image, networked like a server, fetches the hub API (see probe.ts). */
+  async probeHubReach(hubUrl: string, opts: { signal?: AbortSignal | undefined; creator?: string | undefined } = {}): Promise<HubProbeResult> {
+    const networking = this.networking ?? (await this.lazyInit());
+    return probeHubReach({ port: this.port, config: this.config, networking, node: this.localNode, hubUrl, signal: opts.signal, creator: opts.creator });
+  }
+
+  /** Probe services a killed process left (probeHubReach removes its own in a finally that a kill -9 skips). */
+  async removeStaleProbes(isGone: (creator: string) => boolean, now: number): Promise<number> {
+    let removed = 0;
+    for (const s of await this.port.listServices([...ownLabelFilter(this.config), `${LABELS.probe}=1`, `${LABELS.backend}=${SWARM_KIND}`])) {
+      if (!isStaleProbe(s.Spec.Labels ?? {}, engineTime(s.CreatedAt), isGone, now)) continue;
+      await this.port.removeService(s.ID);
+      this.log.info('swarm: removed a hub-reach probe left behind', { name: s.Spec.Name, creator: s.Spec.Labels?.[LABELS.creator] });
+      removed++;
+    }
+    return removed;
   }
 
   private image(spec: ServerSpec, progress: ProgressFn, signal?: AbortSignal): Promise<ReadyImage> {
