@@ -4,7 +4,6 @@
 // Skipped cases, per backend, with the reason (a skipped case is not registered at all):
 //   system-user: 'volumes' — homes are host directories bind-mounted, not volumes the backend creates,
 //     so it has no listVolumes / removeVolume (prune never touches a host home).
-//   swarm: hub-probe — no probeHubReach yet (a probe would be a one-off service on the overlay)
 // 'hub-probe' checks probeHubReach, optional in the interface: a backend without it lists the case in
 // SKIPS with the reason, like any other case it does not run. So do 'list-created' (ListedServer
 // createdAt) and 'volumes' (listVolumes / removeVolume): the prune job's capabilities.
@@ -42,7 +41,6 @@ export type CaseName = 'http' | 'poll' | 'stop-idempotent' | 'list' | 'list-crea
 /** Cases a backend does not run, with the reason. Keep this list short and justified. */
 const SKIPS: Record<string, Partial<Record<CaseName, string>>> = {
   'system-user': { volumes: 'homes are host directories bind-mounted, not volumes the backend creates: no listVolumes / removeVolume' },
-  swarm: { 'hub-probe': 'no probeHubReach yet: a probe would be a one-off service on the overlay network' },
 };
 
 const PORT = 8888;

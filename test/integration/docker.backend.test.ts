@@ -13,7 +13,7 @@ import { DockerBackend } from '../../src/backends/docker/index.ts';
 import { containerName, homeVolumeName } from '../../src/backends/docker/names.ts';
 import { homeVolumeFor } from '../../src/spawn/spec.ts';
 import { probeLabels } from '../../src/backends/docker/container-spec.ts';
-import { PROBE_MAX_AGE_MS } from '../../src/backends/docker/probe.ts';
+import { PROBE_MAX_AGE_MS } from '../../src/backends/engine/probe.ts';
 import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { ServiceError, SpawnError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -279,22 +279,24 @@ describe('docker backend: docker-specific', () => {
     await assert.rejects(docker.getImage(image).inspect(), (e: { statusCode?: number }) => e.statusCode === 404);
   });
 
-  test('removeStaleProbes removes the probes of a gone creator and those past their bound, never a live one\'s', async () => {
+  test('removeStaleProbes removes the probes of a gone creator and those past their bound, never a live one\'s nor another kind\'s', async () => {
     const now = Date.now();
-    const make = async (tag: string, creator: string, at: number) =>
-      (await docker.createContainer({ name: `${PREFIX}-probe-${tag}`, Image: TINY, Cmd: ['sleep', '60'], Labels: probeLabels(testConfig(), { creator, at }) })).id;
+    const make = async (tag: string, creator: string, at: number, kind?: string) =>
+      (await docker.createContainer({ name: `${PREFIX}-probe-${tag}`, Image: TINY, Cmd: ['sleep', '60'], Labels: probeLabels(testConfig(), { creator, at }, kind) })).id;
     const live = await make('live', 'alive', now);
     const dead = await make('dead', 'dead', now);
     const old = await make('old', 'alive', now - PROBE_MAX_AGE_MS - 1000);
+    // A swarm probe's task container carries the probe labels: the swarm removes it with its service.
+    const swarmTask = await make('swarm', 'dead', now, 'swarm');
     await docker.getContainer(live).start();
     await docker.getContainer(dead).start();
     try {
       assert.equal(await backend.removeStaleProbes((c) => c === 'dead', now), 2);
       const left = await docker.listContainers({ all: true, filters: { name: [`${PREFIX}-probe-`] } });
-      assert.deepEqual(left.map((c) => c.Id), [live]);
+      assert.deepEqual(left.map((c) => c.Id).sort(), [live, swarmTask].sort());
       assert.ok([dead, old].every((id) => !left.some((c) => c.Id === id)));
     } finally {
-      for (const id of [live, dead, old]) await docker.getContainer(id).remove({ force: true }).catch(() => {});
+      for (const id of [live, dead, old, swarmTask]) await docker.getContainer(id).remove({ force: true }).catch(() => {});
     }
   });
 

@@ -1,6 +1,7 @@
 // The swarm backend against the real engine as a single-node swarm: the shared contract suite with
 // berth-test/tiny, then what only a service has (limits and reservations, generic resources,
-// placement, labels, mounts). If the engine is not in a swarm the test makes it a manager
+// placement, labels, mounts) and its hub probe (a one-off service: stale ones removed, a live creator's
+// kept, never touched by the docker kind's clean-up). If the engine is not in a swarm the test makes it a manager
 // (`docker swarm init --advertise-addr 127.0.0.1`) and leaves the swarm afterwards, so the engine is
 // left as found. Run it under `flock -x /tmp/berth-docker.lock`: swarm init changes the engine for others.
 // Everything is named berthtest-<random> and labelled berth.test=1, and removed afterwards.
@@ -12,6 +13,8 @@ import { createServer } from 'node:http';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { SwarmBackend } from '../../src/backends/swarm/index.ts';
+import { DockerBackend } from '../../src/backends/docker/index.ts';
+import { probeLabels } from '../../src/backends/docker/container-spec.ts';
 import { closedPort } from '../../src/backends/fake/index.ts';
 import { shellIn } from '../helpers/docker-shell.ts';
 import { dnsLabel } from '../../src/backends/docker/names.ts';
@@ -191,6 +194,66 @@ describe('swarm backend: swarm-specific', () => {
       return true;
     });
     assert.deepEqual((await backend.list()).filter((l) => l.user === u), []);
+  });
+});
+
+describe('swarm backend: hub probe services', () => {
+  const probeFilter = { filters: { label: ['berth.probe=1', `berth.instance=${PREFIX}`] } };
+
+  /** A probe service as a process killed mid-probe leaves it: running, with its creator and time. */
+  async function leftProbe(tag: string, creator: string, at: number): Promise<string> {
+    const labels = probeLabels(testConfig(), { creator, at }, 'swarm');
+    const svc = await docker.createService({
+      Name: `${PREFIX}-probe-${tag}`, Labels: labels,
+      TaskTemplate: { ContainerSpec: { Image: TINY, Labels: labels, Command: ['sleep', '60'] }, RestartPolicy: { Condition: 'none' } },
+      Mode: { Replicated: { Replicas: 1 } },
+    } as never) as unknown as { id: string };
+    return svc.id;
+  }
+
+  async function taskContainer(serviceId: string): Promise<string> {
+    for (let i = 0; i < 150; i++) {
+      const [c] = await docker.listContainers({ filters: { label: [`com.docker.swarm.service.id=${serviceId}`] } });
+      if (c) return c.Id;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`no running task container for ${serviceId}`);
+  }
+
+  test('removeStaleProbes removes the probe service of a gone creator and keeps a live one\'s; neither is a server, and the docker kind leaves their containers alone', async () => {
+    const backend = new SwarmBackend(testConfig(), silentLogger);
+    await backend.init({ port: 8000 });
+    const now = Date.now();
+    const live = await leftProbe('live', 'alive', now);
+    const dead = await leftProbe('dead', 'dead', now);
+    try {
+      const deadContainer = await taskContainer(dead);
+      assert.deepEqual((await backend.list()).filter((l) => [live, dead].includes(String(l.ref.id))), []);
+      // The task's container carries the probe labels too: docker's clean-up, asked with everyone gone, skips it.
+      const dockerKind = new DockerBackend(testConfig(), silentLogger);
+      assert.equal(await dockerKind.removeStaleProbes(() => true, now), 0);
+      assert.ok((await docker.getContainer(deadContainer).inspect()).State.Running, 'the swarm probe\'s container is untouched');
+
+      assert.equal(await backend.removeStaleProbes((c) => c === 'dead', now), 1);
+      assert.deepEqual((await docker.listServices(probeFilter)).map((s) => s.ID), [live]);
+    } finally {
+      for (const id of [live, dead]) await docker.getService(id).remove().catch(() => {});
+    }
+  });
+
+  test('probeHubReach leaves no service behind, and is not checked (never pulled) when the image is not here', async () => {
+    const backend = new SwarmBackend(testConfig(), silentLogger);
+    const reach = await backend.init({ port: await closedPort() });
+    const down = await backend.probeHubReach(reach.hubUrl, { creator: 'me' });
+    assert.equal(down.ok, false, down.message);
+    assert.match(down.message, /^a swarm task could not reach the hub API at /);
+    assert.deepEqual(await docker.listServices(probeFilter), []);
+
+    const image = `berth-test/absent-${RUN}:nope`;
+    const absent = new SwarmBackend({ ...testConfig(), spawner: { ...testConfig().spawner, image } }, silentLogger);
+    await absent.init({ port: 8000 });
+    assert.deepEqual(await absent.probeHubReach(reach.hubUrl), { ok: null, message: `not checked: image ${image} is not present locally` });
+    await assert.rejects(docker.getImage(image).inspect(), (e: { statusCode?: number }) => e.statusCode === 404);
   });
 });
 

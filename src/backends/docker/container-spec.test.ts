@@ -59,9 +59,9 @@ test('networking shared by servers and the hub probe: host-gateway only when no 
   assert.deepEqual(networkHostConfig({ mode: 'host' }), { NetworkMode: 'bridge', ExtraHosts: ['host.docker.internal:host-gateway'] });
   assert.deepEqual(networkHostConfig({ mode: 'host', network: 'n1', hubAddress: '172.21.0.1' }), { NetworkMode: 'n1', ExtraHosts: ['host.docker.internal:172.21.0.1'] });
   assert.deepEqual(networkHostConfig({ mode: 'network', network: 'berth_default' }), { NetworkMode: 'berth_default' });
-  assert.deepEqual(probeLabels(config), { 'berth.user': 'spoofed', team: 'a', 'berth.managed-by': 'berth', 'berth.instance': 'jupyter', 'berth.probe': '1' });
-  assert.deepEqual(probeLabels(config, { creator: 'h:1:2:ab', at: 5 }), {
-    'berth.user': 'spoofed', team: 'a', 'berth.managed-by': 'berth', 'berth.instance': 'jupyter', 'berth.probe': '1', 'berth.creator': 'h:1:2:ab', 'berth.created': '5',
+  assert.deepEqual(probeLabels(config), { 'berth.user': 'spoofed', team: 'a', 'berth.managed-by': 'berth', 'berth.instance': 'jupyter', 'berth.probe': '1', 'berth.backend': 'docker' });
+  assert.deepEqual(probeLabels(config, { creator: 'h:1:2:ab', at: 5 }, 'swarm'), {
+    'berth.user': 'spoofed', team: 'a', 'berth.managed-by': 'berth', 'berth.instance': 'jupyter', 'berth.probe': '1', 'berth.backend': 'swarm', 'berth.creator': 'h:1:2:ab', 'berth.created': '5',
   });
 });
 

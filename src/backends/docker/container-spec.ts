@@ -45,11 +45,13 @@ export function volumeLabels(config: Config, user: string): Record<string, strin
 
 /**
  * A hub-reach probe: found and cleaned up like Berth's servers, but never listed as one. Its creator
- * and creation time let removeStaleProbes tell one a killed process left from one still running.
+ * and creation time let removeStaleProbes tell one a killed process left from one still running; its
+ * kind keeps each backend's removeStaleProbes to its own (a swarm probe's task container carries
+ * these labels too, and must go with its service, not under docker's hand).
  */
-export function probeLabels(config: Config, made: { creator?: string | undefined; at?: number } = {}): Record<string, string> {
+export function probeLabels(config: Config, made: { creator?: string | undefined; at?: number } = {}, kind = 'docker'): Record<string, string> {
   return {
-    ...config.docker.extra_labels, [LABELS.managedBy]: MANAGED_BY, [LABELS.instance]: config.docker.name_prefix, [LABELS.probe]: '1',
+    ...config.docker.extra_labels, [LABELS.managedBy]: MANAGED_BY, [LABELS.instance]: config.docker.name_prefix, [LABELS.probe]: '1', [LABELS.backend]: kind,
     ...(made.creator ? { [LABELS.creator]: made.creator } : {}),
     ...(made.at !== undefined ? { [LABELS.created]: String(made.at) } : {}),
   };

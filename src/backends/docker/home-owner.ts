@@ -23,7 +23,7 @@ export function homeOwner(spec: Pick<ServerSpec, 'runAs'>, imageUser: string | u
 
 /** Chowns a just-created home volume to `owner`; a failure is logged, never fatal (the server may still run). */
 export async function chownNewHome(args: {
-  port: DockerPort; config: Config; log: Logger; image: string; home: ServerMount; owner: string; name: string;
+  port: DockerPort; config: Config; log: Logger; image: string; home: ServerMount; owner: string; name: string; kind: string;
 }): Promise<void> {
   const { port, home, owner } = args;
   let id: string | undefined;
@@ -35,7 +35,7 @@ export async function chownNewHome(args: {
       Entrypoint: ['chown', owner, home.target],
       Cmd: [],
       // A probe's labels: found and removed like one if a kill leaves it, never listed as a server.
-      Labels: probeLabels(args.config, { at: Date.now() }),
+      Labels: probeLabels(args.config, { at: Date.now() }, args.kind),
       HostConfig: { Mounts: [{ Type: 'volume', Source: home.source, Target: home.target }], NetworkMode: 'none', RestartPolicy: { Name: 'no' } },
     });
     await port.startContainer(id);

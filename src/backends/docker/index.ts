@@ -11,7 +11,8 @@ import { LABELS, containerCreateBody, isKind, homeVolumeLabels, ownLabelFilter, 
 import { VOLUME_NAME, containerName, containerNameBeforeLimits } from './names.ts';
 import { DockerError, DockerPort } from './port.ts';
 import { chownNewHome, homeOwner } from './home-owner.ts';
-import { isStaleProbe, probeHubReach } from './probe.ts';
+import { isStaleProbe } from '../engine/probe.ts';
+import { probeHubReach } from './probe.ts';
 import { type Reach, workOutReach } from './reach.ts';
 import { type StorageDriver, storageDriver, storageSizeProblem } from './storage.ts';
 
@@ -97,7 +98,7 @@ export class DockerBackend implements Backend {
       for (const m of mounts) {
         if (!m.home || m.type !== 'volume' || !(await this.ensureVolume(m, homeVolumeLabels(config, spec)))) continue;
         const owner = homeOwner(spec, image.user);
-        if (owner) await chownNewHome({ port: this.port, config, log: this.log, image: spec.image, home: m, owner, name });
+        if (owner) await chownNewHome({ port: this.port, config, log: this.log, image: spec.image, home: m, owner, name, kind: this.kind });
       }
       throwIfCancelled(signal);
       progress(70, 'Creating container');
@@ -222,14 +223,18 @@ export class DockerBackend implements Backend {
   /** A short-lived container from spawner.image, networked like a server, fetches the hub API (see probe.ts). */
   async probeHubReach(hubUrl: string, opts: { signal?: AbortSignal | undefined; creator?: string | undefined } = {}): Promise<HubProbeResult> {
     const { networking } = this.reach ?? (await this.lazyInit());
-    return probeHubReach({ port: this.port, config: this.config, networking, hubUrl, signal: opts.signal, creator: opts.creator });
+    return probeHubReach({ port: this.port, config: this.config, networking, hubUrl, signal: opts.signal, creator: opts.creator, kind: this.kind });
   }
 
-  /** Probe containers a killed process left (probeHubReach removes its own in a finally that a kill -9 skips). */
+  /**
+   * Probe containers a killed process left (probeHubReach removes its own in a finally that a kill -9
+   * skips) — this kind's only: a swarm probe's task container has the probe labels too, and the
+   * swarm removes it with its service.
+   */
   async removeStaleProbes(isGone: (creator: string) => boolean, now: number): Promise<number> {
     let removed = 0;
     for (const c of await this.port.listContainers([...ownLabelFilter(this.config), `${LABELS.probe}=1`])) {
-      if (!isStaleProbe(c.Labels ?? {}, c.Created * 1000, isGone, now)) continue;
+      if (!isKind(c.Labels, this.kind) || !isStaleProbe(c.Labels ?? {}, c.Created * 1000, isGone, now)) continue;
       await this.port.removeContainer(c.Id);
       this.log.info('docker: removed a hub-reach probe left behind', { name: c.Names?.[0], creator: c.Labels?.[LABELS.creator], state: c.State });
       removed++;

@@ -1,66 +1,14 @@
 // probeHubReach for Docker: a short-lived container from the spawner image, networked exactly like a
 // server, GETs the hub API with whichever HTTP client the image has; what it printed is the proof.
+// The script and what its output means are every engine backend's (src/backends/engine/probe.ts).
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config/schema.ts';
-import { hubApiUrl, isHubApiAnswer, probeMessage } from '../hub-probe.ts';
+import { hubApiUrl } from '../hub-probe.ts';
+import { imageNotPresent, PROBE_WAIT_MS, probeCommand, probeNotRun, probeOutcome } from '../engine/probe.ts';
 import type { HubProbeResult } from '../types.ts';
-import { LABELS, networkHostConfig, probeLabels } from './container-spec.ts';
+import { networkHostConfig, probeLabels } from './container-spec.ts';
 import { DockerError, type DockerPort } from './port.ts';
 import type { Networking } from './reach.ts';
-
-/** How long the probe container may run; each client gives up on its own after 5 s. */
-export const PROBE_WAIT_MS = 20_000;
-/**
- * A probe older than this is left over whoever made it: the wait above, plus the image check,
- * create, start, logs and remove around it (each its own engine call, slow on a loaded engine).
- */
-export const PROBE_MAX_AGE_MS = PROBE_WAIT_MS + 40_000;
-
-/**
- * Whether a probe container found by label is left over: its creator is gone (killed mid-probe), or
- * it is past PROBE_MAX_AGE_MS. `createdAt` is the engine's creation time, used when the label is
- * missing (a probe of an earlier Berth, which also has no creator: only its age can tell).
- */
-export function isStaleProbe(labels: Record<string, string>, createdAt: number | undefined, isGone: (creator: string) => boolean, now: number): boolean {
-  const creator = labels[LABELS.creator];
-  if (creator && isGone(creator)) return true;
-  const at = Number(labels[LABELS.created] ?? createdAt);
-  return Number.isFinite(at) && now - at > PROBE_MAX_AGE_MS;
-}
-const NO_CLIENT = 'berth-probe: none of python3, wget, curl';
-
-/**
- * `$1` is the URL. Prints the body on success; on failure the client's own last line says what went
- * wrong (python3 is tried first: every Jupyter image has it, and it honours the timeout for connect).
- * BusyBox's wget (1.35, Debian 12) crashes with -T, so its timeout comes from `timeout` when present.
- */
-export const PROBE_SCRIPT = `if command -v python3 >/dev/null 2>&1; then
-  exec python3 -c 'import sys, urllib.request
-try: sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())
-except urllib.error.HTTPError as e: sys.exit("python3: HTTP %s %s" % (e.code, e.reason))
-except Exception as e: sys.exit("python3: %s" % getattr(e, "reason", e))' "$1"
-elif command -v wget >/dev/null 2>&1; then
-  case "$(wget --help 2>&1)" in
-    *BusyBox*) if command -v timeout >/dev/null 2>&1; then exec timeout 5 wget -O - "$1"; else exec wget -O - "$1"; fi ;;
-    *) exec wget -T 5 -O - "$1" ;;
-  esac
-elif command -v curl >/dev/null 2>&1; then exec curl -fsS --connect-timeout 5 -m 5 "$1"
-else echo "${NO_CLIENT}" >&2; exit 3
-fi`;
-
-const WHO = 'a container';
-
-/** What the probe container's run means. exitCode undefined: it did not finish in time. */
-export function probeOutcome(r: { image: string; apiUrl: string; exitCode: number | undefined; output: string }): HubProbeResult {
-  if (r.output.includes(NO_CLIENT)) return { ok: null, message: `not checked: image ${r.image} has none of python3, wget, curl` };
-  if (r.exitCode === undefined) return { ok: null, message: `not checked: the probe container (image ${r.image}) did not finish within ${PROBE_WAIT_MS / 1000} s` };
-  if (r.exitCode === 0 && isHubApiAnswer(r.output)) return { ok: true, message: probeMessage.reached(WHO, r.apiUrl) };
-  const lastLine = r.output.split('\n').map((l) => l.trim()).filter(Boolean).at(-1)?.slice(0, 300).replace(/\.$/, '');
-  const said = r.exitCode === 0
-    ? `what answered is not the hub API (${lastLine ?? 'an empty body'})`
-    : (lastLine ?? `the client exited with code ${r.exitCode} and printed nothing`);
-  return { ok: false, message: probeMessage.failed(WHO, r.apiUrl, said) };
-}
 
 export async function probeHubReach(args: {
   port: DockerPort;
@@ -70,19 +18,20 @@ export async function probeHubReach(args: {
   signal?: AbortSignal | undefined;
   /** Instance id of the process asking, recorded on the container (see isStaleProbe). */
   creator?: string | undefined;
+  /** The backend kind asking (its berth.backend label): each kind's removeStaleProbes sees only its own. */
+  kind?: string;
 }): Promise<HubProbeResult> {
   const { port, config, networking, signal } = args;
   const image = config.spawner.image;
   const apiUrl = hubApiUrl(args.hubUrl);
   let id: string | undefined;
   try {
-    // Never pull for a check: an image that is not here cannot be the one servers will run yet.
-    if (!(await port.inspectImage(image))) return { ok: null, message: `not checked: image ${image} is not present locally` };
+    if (!(await port.inspectImage(image))) return imageNotPresent(image);
     id = await port.createContainer({
       name: `${config.docker.name_prefix}-probe-${randomBytes(4).toString('hex')}`,
       Image: image,
-      Entrypoint: ['/bin/sh', '-c', PROBE_SCRIPT, 'berth-probe', `${apiUrl}/`],
-      Labels: probeLabels(config, { creator: args.creator, at: Date.now() }),
+      Entrypoint: probeCommand(apiUrl),
+      Labels: probeLabels(config, { creator: args.creator, at: Date.now() }, args.kind),
       HostConfig: { ...networkHostConfig(networking), RestartPolicy: { Name: 'no' } },
     });
     await port.startContainer(id);
@@ -94,8 +43,7 @@ export async function probeHubReach(args: {
     }
     return probeOutcome({ image, apiUrl, exitCode, output: await port.containerLogs(id, 20) });
   } catch (err) {
-    const why = err instanceof DockerError ? (err.kind === 'Aborted' ? 'cancelled' : `${err.op}: ${err.detail}`) : String(err);
-    return { ok: null, message: `not checked: could not run a probe container from image ${image} (${why})` };
+    return probeNotRun(err, image);
   } finally {
     if (id) await port.removeContainer(id).catch(() => {});
   }

@@ -7,8 +7,9 @@ import { ServiceError, SpawnError, throwIfCancelled } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { engineSpawnError, engineUnreachable } from '../engine/errors.ts';
 import { ensureImage, pullByPolicy, type ReadyImage } from '../engine/images.ts';
+import { isStaleProbe } from '../engine/probe.ts';
 import { engineTime, lastLines, listHomeVolumes } from '../engine/volumes.ts';
-import type { Backend, BackendRef, HubReach, ListedServer, ListedVolume, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
+import type { Backend, BackendRef, HubProbeResult, HubReach, ListedServer, ListedVolume, PollResult, ProgressFn, ServerSpec, StartResult } from '../types.ts';
 import { LABELS, MANAGED_BY, isKind, ownLabelFilter } from '../docker/container-spec.ts';
 import { dnsLabel } from '../docker/names.ts';
 import { DockerPort } from '../docker/port.ts';
@@ -17,16 +18,14 @@ import { findOwnContainer, hostReach } from '../docker/reach.ts';
 import { localInterfaces } from '../docker/host-address.ts';
 import { HUB_REACH_FIX } from '../hub-probe.ts';
 import { SwarmPort, type TaskInfo } from './port.ts';
+import { probeHubReach } from './probe.ts';
 import { SWARM_KIND, type SwarmNetworking, serviceCreateBody, serviceUrl } from './service-spec.ts';
+import { ENDED, WAIT_STEP_MS, latest, sleep, taskPoll } from './tasks.ts';
 
 /** Log lines kept with a failed spawn. */
 const LOG_TAIL = 50;
-/** How often start() and stop() look at the task while they wait. */
-const WAIT_STEP_MS = 200;
 /** How long stop() waits for the task's container to go (so its home volume is free again). */
 const STOP_WAIT_MS = 20_000;
-/** Task states after which the task never runs again (RestartPolicy none: no new task follows). */
-const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
 
 export const NOT_A_MANAGER = 'run Berth on a manager node: docker swarm init / join as manager';
 
@@ -229,7 +228,7 @@ export class SwarmBackend implements Backend {
   }
 
   async list(): Promise<ListedServer[]> {
-    const services = (await this.port.listServices(ownLabelFilter(this.config))).filter((s) => isKind(s.Spec.Labels, SWARM_KIND));
+    const services = (await this.port.listServices(ownLabelFilter(this.config))).filter((s) => !s.Spec.Labels?.[LABELS.probe] && isKind(s.Spec.Labels, SWARM_KIND));
     const tasks = await this.port.listTasks(services.map((s) => s.ID));
     return Promise.all(services.map(async (s) => {
       const labels = s.Spec.Labels ?? {};
@@ -277,6 +276,24 @@ export class SwarmBackend implements Backend {
     return pullByPolicy(this.engine, image, this.config.docker.pull_policy, signal);
   }
 
+  /** A one-off service from spawner.image, networked like a server, fetches the hub API (see probe.ts). */
+  async probeHubReach(hubUrl: string, opts: { signal?: AbortSignal | undefined; creator?: string | undefined } = {}): Promise<HubProbeResult> {
+    const networking = this.networking ?? (await this.lazyInit());
+    return probeHubReach({ port: this.port, config: this.config, networking, node: this.localNode, hubUrl, signal: opts.signal, creator: opts.creator });
+  }
+
+  /** Probe services a killed process left (probeHubReach removes its own in a finally that a kill -9 skips). */
+  async removeStaleProbes(isGone: (creator: string) => boolean, now: number): Promise<number> {
+    let removed = 0;
+    for (const s of await this.port.listServices([...ownLabelFilter(this.config), `${LABELS.probe}=1`, `${LABELS.backend}=${SWARM_KIND}`])) {
+      if (!isStaleProbe(s.Spec.Labels ?? {}, engineTime(s.CreatedAt), isGone, now)) continue;
+      await this.port.removeService(s.ID);
+      this.log.info('swarm: removed a hub-reach probe left behind', { name: s.Spec.Name, creator: s.Spec.Labels?.[LABELS.creator] });
+      removed++;
+    }
+    return removed;
+  }
+
   private image(spec: ServerSpec, progress: ProgressFn, signal?: AbortSignal): Promise<ReadyImage> {
     const config = this.config;
     return ensureImage(this.engine, { image: spec.image, policy: config.docker.pull_policy, progress, signal, pullTimeoutMs: config.spawner.pull_timeout * 1000 });
@@ -291,24 +308,4 @@ export class SwarmBackend implements Backend {
 function swarmOf(config: Config): SwarmConfig {
   // A Berth started with another kind still runs (and stops) the swarm rows it recorded: the defaults.
   return config.backend.kind === 'swarm' ? config.backend : { kind: 'swarm', network: 'berth-servers', constraints: [], preferences: [], generic_resources: {}, volume_driver_options: {} };
-}
-
-/** The newest task of a service (RestartPolicy none: there is one, unless the swarm rescheduled it). */
-function latest(tasks: TaskInfo[]): TaskInfo | undefined {
-  return [...tasks].sort((a, b) => (a.CreatedAt ?? '').localeCompare(b.CreatedAt ?? '')).at(-1);
-}
-
-/** A service's state from its task: scheduled or starting is running (the swarm is starting it). */
-export function taskPoll(task: TaskInfo | undefined): PollResult {
-  const state = task?.Status?.State;
-  if (!state || !ENDED.has(state)) return { status: 'running' };
-  return { status: 'exited', exitCode: task?.Status?.ContainerStatus?.ExitCode };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() { clearTimeout(t); signal?.removeEventListener('abort', done); resolve(); }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -16,6 +16,14 @@ export type SwarmNetworking =
 /** Grace period between SIGTERM and SIGKILL at removal, as the docker backend's stop. */
 export const STOP_GRACE_NS = 10 * 1e9;
 
+/**
+ * How a task names the hub beside joining the servers' network: swarm has no host-gateway, so on the
+ * host, host.docker.internal is Berth's docker_gwbridge address (servers and the hub probe alike).
+ */
+export function hubHosts(networking: SwarmNetworking): { Hosts?: string[] } {
+  return networking.mode === 'host' && networking.hubAddress ? { Hosts: [`${networking.hubAddress} host.docker.internal`] } : {};
+}
+
 function serviceMount(config: Config, swarm: SwarmConfig, spec: ServerSpec, m: ServerMount): Record<string, unknown> {
   const base = { Type: m.type, Source: m.source, Target: m.target, ...(m.readOnly ? { ReadOnly: true } : {}) };
   if (!m.home) return base;
@@ -61,8 +69,7 @@ export function serviceCreateBody(args: {
         ...(spec.workingDir !== undefined ? { Dir: spec.workingDir } : {}),
         Mounts: spec.mounts.map((m) => serviceMount(config, swarm, spec, m)),
         StopGracePeriod: STOP_GRACE_NS,
-        // Swarm has no host-gateway: on the host, host.docker.internal is Berth's docker_gwbridge address.
-        ...(hostMode && networking.hubAddress ? { Hosts: [`${networking.hubAddress} host.docker.internal`] } : {}),
+        ...hubHosts(networking),
       },
       Resources: { Limits: limits, Reservations: reservations },
       // A server that dies is not restarted: the spawn fails with the task's error, or poll says exited.

@@ -4,7 +4,8 @@ import { configSchema } from '../../config/schema.ts';
 import { ServiceError } from '../../errors.ts';
 import { silentLogger } from '../../log.ts';
 import type { ServerSpec } from '../types.ts';
-import { NOT_A_MANAGER, SwarmBackend, taskPoll } from './index.ts';
+import { NOT_A_MANAGER, SwarmBackend } from './index.ts';
+import { taskPoll } from './tasks.ts';
 import { serviceCreateBody, serviceUrl } from './service-spec.ts';
 
 const config = configSchema.parse({
