@@ -233,12 +233,24 @@ export const spawnerSchema = z
   .superRefine((s, ctx) => {
     // The engine refuses a reservation above the limit; say so at start-up, not at the first spawn.
     const bytes = (v: string | number) => (typeof v === 'number' ? v : sizeInBytes(v));
-    if (s.mem_guarantee !== undefined && s.mem_limit !== undefined && bytes(s.mem_guarantee) > bytes(s.mem_limit)) {
-      ctx.addIssue({ code: 'custom', path: ['mem_guarantee'], message: 'must not be more than mem_limit' });
-    }
-    if (s.cpu_guarantee !== undefined && s.cpu_limit !== undefined && s.cpu_guarantee > s.cpu_limit) {
-      ctx.addIssue({ code: 'custom', path: ['cpu_guarantee'], message: 'must not be more than cpu_limit' });
-    }
+    const memOver = (g?: string | number, l?: string | number) => g !== undefined && l !== undefined && bytes(g) > bytes(l);
+    const cpuOver = (g?: number, l?: number) => g !== undefined && l !== undefined && g > l;
+    if (memOver(s.mem_guarantee, s.mem_limit)) ctx.addIssue({ code: 'custom', path: ['mem_guarantee'], message: 'must not be more than mem_limit' });
+    if (cpuOver(s.cpu_guarantee, s.cpu_limit)) ctx.addIssue({ code: 'custom', path: ['cpu_guarantee'], message: 'must not be more than cpu_limit' });
+    // profiles-schema.ts judges a profile that sets both of a pair; one that sets one inherits the other from spawner.*
+    s.profiles.forEach((p, i) => {
+      const inherits = (own: unknown, other: unknown) => (own === undefined) !== (other === undefined);
+      if (inherits(p.mem_guarantee, p.mem_limit) && memOver(p.mem_guarantee ?? s.mem_guarantee, p.mem_limit ?? s.mem_limit)) {
+        ctx.addIssue(p.mem_limit === undefined
+          ? { code: 'custom', path: ['profiles', i, 'mem_guarantee'], message: 'must not be more than spawner.mem_limit, which this profile inherits' }
+          : { code: 'custom', path: ['profiles', i, 'mem_limit'], message: 'must not be less than spawner.mem_guarantee, which this profile inherits' });
+      }
+      if (inherits(p.cpu_guarantee, p.cpu_limit) && cpuOver(p.cpu_guarantee ?? s.cpu_guarantee, p.cpu_limit ?? s.cpu_limit)) {
+        ctx.addIssue(p.cpu_limit === undefined
+          ? { code: 'custom', path: ['profiles', i, 'cpu_guarantee'], message: 'must not be more than spawner.cpu_limit, which this profile inherits' }
+          : { code: 'custom', path: ['profiles', i, 'cpu_limit'], message: 'must not be less than spawner.cpu_guarantee, which this profile inherits' });
+      }
+    });
   });
 
 

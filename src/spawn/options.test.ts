@@ -92,6 +92,12 @@ describe('profile config refusals', () => {
     assert.match(load(prof('    - {slug: a, display_name: A, mem_limit: 1G, mem_guarantee: 2G}\n')), /mem_guarantee.*not be more than mem_limit/);
     assert.match(load(prof('    - {slug: a, display_name: A, cpu_limit: 1, cpu_guarantee: 2}\n')), /cpu_guarantee.*not be more than cpu_limit/);
   });
+  test('a guarantee above the limit a profile inherits from spawner.* (or a limit below an inherited guarantee)', () => {
+    assert.match(load('spawner:\n  mem_limit: 1G\n  profiles:\n    - {slug: a, display_name: A, mem_guarantee: 2G}\n'), /spawner\.profiles\.0\.mem_guarantee: must not be more than spawner\.mem_limit, which this profile inherits/);
+    assert.match(load('spawner:\n  cpu_guarantee: 2\n  profiles:\n    - {slug: a, display_name: A, cpu_limit: 1}\n'), /spawner\.profiles\.0\.cpu_limit: must not be less than spawner\.cpu_guarantee, which this profile inherits/);
+    // a profile that sets both of a pair replaces both: the spawner's own values do not mix in
+    assert.equal(load('spawner:\n  mem_limit: 1G\n  profiles:\n    - {slug: a, display_name: A, mem_limit: 4G, mem_guarantee: 2G}\n'), '');
+  });
   test('a profile volume on the home dir', () => {
     assert.match(load(prof('    - {slug: a, display_name: A, volumes: [{source: x, target: /home/jovyan}]}\n')), /already mounted by docker.home_dir/);
   });

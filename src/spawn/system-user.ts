@@ -136,8 +136,10 @@ export async function posixClaims(ctx: Pick<AppContext, 'db'>, userId: number): 
 }
 
 /** The spawn's step for backend.kind system-user: resolve the user, then shape the spec (runner.ts). */
-export async function systemUserSpawnSpec(ctx: Pick<AppContext, 'db' | 'config'>, spec: ServerSpec, userId: number): Promise<ServerSpec> {
-  const cfg = ctx.config.backend;
+export async function systemUserSpawnSpec(ctx: Pick<AppContext, 'db' | 'config' | 'backend'>, spec: ServerSpec, userId: number): Promise<ServerSpec> {
+  // A reload that changes backend.kind leaves new spawns on this backend until a restart (serve.ts says
+  // so): they keep the system-user settings it runs with rather than failing for want of them.
+  const cfg = (ctx.backend as { systemUsers?: () => SystemUserConfig | undefined }).systemUsers?.() ?? ctx.config.backend;
   if (cfg.kind !== 'system-user') throw new SpawnError('backend', `backend.kind is ${cfg.kind}, not system-user`);
   const needsClaims = cfg.sources.includes('claims');
   const user = resolveSystemUser(cfg, spec.user, needsClaims ? await posixClaims(ctx, userId) : undefined);

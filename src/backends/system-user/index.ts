@@ -3,6 +3,7 @@
 // runs the spec through the docker backend, its containers labelled berth.backend=system-user so
 // each kind lists only its own on a shared engine.
 import type { Config } from '../../config/schema.ts';
+import type { SystemUserConfig } from '../../config/backend-schema.ts';
 import { SpawnError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { DockerBackend } from '../docker/index.ts';
@@ -17,9 +18,24 @@ export class SystemUserBackend implements Backend {
   readonly bindIp: string;
   private readonly docker: DockerBackend;
 
+  private readonly configOf: () => Config;
+  private readonly started: Config;
+
   constructor(config: Config | (() => Config), log: Logger) {
+    this.configOf = typeof config === 'function' ? config : () => config;
+    this.started = this.configOf();
     this.docker = new DockerBackend(config, log, { kind: 'system-user' });
     this.bindIp = this.docker.bindIp;
+  }
+
+  /**
+   * The system-user settings spawns use: the live ones, or — after a reload to another kind, whose
+   * new spawns still come here until a restart — those this backend started with.
+   */
+  systemUsers(): SystemUserConfig | undefined {
+    const live = this.configOf().backend;
+    if (live.kind === 'system-user') return live;
+    return this.started.backend.kind === 'system-user' ? this.started.backend : undefined;
   }
 
   init(hub: { port: number; connectUrl?: string | undefined }): Promise<HubReach> {

@@ -6,6 +6,7 @@
 // if the user is deleted again, the wait starts again.
 import { eq, like } from 'drizzle-orm';
 import type { AppContext } from '../../context.ts';
+import type { Backend, ListedVolume } from '../../backends/types.ts';
 import { schema } from '../../../db/client.ts';
 import { recordAudit } from '../../services/audit/record.ts';
 
@@ -21,10 +22,17 @@ export interface ReportedVolume {
 
 export async function pruneVolumes(ctx: AppContext, now: number): Promise<Record<string, unknown>> {
   const mode = ctx.config.worker.prune.deleted_user_volumes;
-  if (mode === 'keep' || !ctx.backend.listVolumes) return { mode };
+  // Every backend in use that keeps home volumes (docker, swarm; system-user's homes are the host's):
+  // after a change of kind the old kind's volumes are still looked after. Kinds on one engine list the same volumes.
+  const keepers = ctx.backends.all().filter((b) => b.listVolumes && b.removeVolume);
+  if (mode === 'keep' || keepers.length === 0) return { mode };
   const graceMs = ctx.config.worker.prune.volume_grace * 1000;
   const m = schema.workerMarks;
-  const volumes = await ctx.backend.listVolumes();
+  const owner = new Map<string, Backend>();
+  const volumes: ListedVolume[] = [];
+  for (const b of keepers) {
+    for (const v of await b.listVolumes!()) if (!owner.has(v.name)) { owner.set(v.name, b); volumes.push(v); }
+  }
   const users = new Set((await ctx.db.select({ name: schema.users.name }).from(schema.users)).map((u) => u.name));
   const marks = new Map((await ctx.db.select().from(m).where(like(m.key, `${MARK}%`))).map((r) => [r.key, r]));
   const reported: ReportedVolume[] = [];
@@ -40,7 +48,7 @@ export async function pruneVolumes(ctx: AppContext, now: number): Promise<Record
       await ctx.db.insert(m).values({ key, firstSeenAt, detail: { user: v.user } }).onConflictDoNothing();
     }
     const removableAt = firstSeenAt + graceMs;
-    if (mode === 'remove' && ctx.backend.removeVolume && now >= removableAt && firstSeenAt < now && (await removeVolume(ctx, v.name, v.user, firstSeenAt))) {
+    if (mode === 'remove' && now >= removableAt && firstSeenAt < now && (await removeVolume(ctx, owner.get(v.name)!, v.name, v.user, firstSeenAt))) {
       removed.push(v.name);
       continue;
     }
@@ -56,11 +64,11 @@ export async function pruneVolumes(ctx: AppContext, now: number): Promise<Record
 }
 
 /** Removes one volume after checking once more that its user does not exist; false when kept. */
-async function removeVolume(ctx: AppContext, name: string, user: string, firstSeenAt: number): Promise<boolean> {
+async function removeVolume(ctx: AppContext, backend: Backend, name: string, user: string, firstSeenAt: number): Promise<boolean> {
   const exists = await ctx.db.select({ id: schema.users.id }).from(schema.users).where(eq(schema.users.name, user));
   if (exists.length) return false;
   try {
-    await ctx.backend.removeVolume!(name);
+    await backend.removeVolume!(name);
   } catch (err) {
     // e.g. still in use by a container: the engine refuses, and the next run tries again
     ctx.log.warn('prune: could not remove a deleted user\'s home volume', { volume: name, user, error: String(err) });

@@ -9,7 +9,8 @@ import { buildTestApp, testClock, type TestClock } from '../../../test/helpers/a
 import { schema } from '../../../db/client.ts';
 import { FakeBackend, fakeVolumeName } from '../../backends/fake/index.ts';
 import type { ConfigInput } from '../../config/schema.ts';
-import type { ListedServer } from '../../backends/types.ts';
+import type { Backend, ListedServer } from '../../backends/types.ts';
+import { BackendRegistry } from '../../backends/registry.ts';
 import { buildServerSpec } from '../../spawn/spec.ts';
 import { jobSpecs, runJob } from './index.ts';
 import { pruneOnce, pruneReason } from './prune.ts';
@@ -203,6 +204,22 @@ describe('prune job: home volumes of deleted users', () => {
     seconds(clock, VOLUME_GRACE - 1);
     await pruneOnce(t.ctx);
     assert.deepEqual(await volumes(), [fakeVolumeName('alice'), fakeVolumeName('bob')]);
+  });
+
+  test('after a change to a kind without volumes (system-user), the volumes of the kind in use before are still pruned by it', async () => {
+    const { t, clock, backend, volumes } = await withVolumes('remove');
+    // The backend now configured keeps no volumes; the earlier kind is in the registry (a row of its own asked for it).
+    const homeless = new Proxy(new FakeBackend(), {
+      get: (target, key) => (key === 'listVolumes' || key === 'removeVolume' ? undefined : key === 'kind' ? 'system-user' : Reflect.get(target, key)),
+    }) as unknown as Backend;
+    const ctx = t.ctx as { backends: BackendRegistry };
+    ctx.backends = new BackendRegistry(homeless, () => backend, { port: 8000 });
+    assert.deepEqual((await pruneOnce(t.ctx)).volumes, { mode: 'remove' }, 'nothing keeps volumes: nothing to report');
+    await ctx.backends.for('docker');
+    assert.deepEqual(((await pruneOnce(t.ctx)).volumes as { reported: { name: string }[] }).reported.map((r) => r.name), [fakeVolumeName('bob')]);
+    seconds(clock, VOLUME_GRACE);
+    assert.deepEqual(((await pruneOnce(t.ctx)).volumes as { removed: string[] }).removed, [fakeVolumeName('bob')]);
+    assert.deepEqual(await volumes(), [fakeVolumeName('alice')]);
   });
 
   test('the report is the job\'s result in GET /hub/api/worker', async () => {
