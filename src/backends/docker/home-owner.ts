@@ -5,6 +5,7 @@
 // the volume, a short container from the same image, as root and without network, chowns the
 // volume's top directory to the user the server will run as (the name resolves in the image's own
 // passwd). Not recursive: a new volume holds only what the image put there.
+import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../log.ts';
 import type { ServerMount, ServerSpec } from '../types.ts';
@@ -29,7 +30,8 @@ export async function chownNewHome(args: {
   let id: string | undefined;
   try {
     id = await port.createContainer({
-      name: `${args.name}-home-init`,
+      // its own name each time: one a killed Berth left (cleaned as a stale probe) never blocks the next
+      name: `${args.name}-home-init-${randomBytes(3).toString('hex')}`,
       Image: args.image,
       User: '0',
       Entrypoint: ['chown', owner, home.target],
