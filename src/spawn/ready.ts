@@ -19,7 +19,12 @@ export interface ReadyInput {
 }
 
 const POLL_EVERY_MS = 1000;
-const MAX_BACKOFF_MS = 1000;
+/**
+ * Between two GETs at most this long, so a server is seen ready within about this of answering (a
+ * refused connection costs the engine and the server nothing): a back-off to 1 s, as before, put up to
+ * a second between "listening" and "ready" — most of Berth's overhead over a bare `docker run`.
+ */
+const MAX_BACKOFF_MS = 50;
 const LOG_TAIL = 20;
 
 /** One GET; resolves with the status, or undefined when nothing answered (refused, reset, timed out). */
@@ -39,7 +44,7 @@ export async function waitReady(input: ReadyInput): Promise<void> {
   const { backend, ref, signal } = input;
   const target = `${input.url.replace(/\/+$/, '')}${input.prefix}api`;
   const deadline = performance.now() + input.timeoutMs;
-  let backoff = 50;
+  let backoff = 10;
   let nextPoll = 0;
   const cancelled = () => new SpawnError('cancelled', 'Spawn cancelled');
   for (;;) {
