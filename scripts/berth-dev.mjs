@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `berth` command. Runs the TypeScript sources directly through tsx (no build step), with the
-// repo's tsconfig named explicitly so it works from any working directory (JSX settings included).
+// The `berth` command on the TypeScript sources through tsx, no build step (the tests and `npm run dev`
+// use it), with the repo's tsconfig named explicitly so it works from any working directory (JSX too).
 import { register } from 'tsx/esm/api';
 import { fileURLToPath } from 'node:url';
 

@@ -55,7 +55,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'version': {
       const { readFileSync } = await import('node:fs');
-      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+      // src/cli.ts or, compiled, dist/src/cli.js: the package's own package.json is one or two levels up
+      const { existsSync } = await import('node:fs');
+      const near = new URL('../package.json', import.meta.url);
+      const pkg = JSON.parse(readFileSync(existsSync(near) ? near : new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
       console.log(`berth ${pkg.version}`);
       return 0;
     }

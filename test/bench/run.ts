@@ -2,7 +2,7 @@
 // Figures only — tests never assert on timings. Loopback only; every loop bounded in count and time.
 // The server under test runs in a child process so the load generator does not share its event loop.
 import { createServer } from 'node:http';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
@@ -41,6 +41,9 @@ async function tokenCheck() {
 if (process.env.BENCH_ROLE === 'token-check-server') {
   await serveTokenCheck();
 } else {
+  // The spawn figures run the berth command as admins do: the compiled dist/, built from these sources first.
+  const built = spawnSync(process.execPath, [fileURLToPath(new URL('../../scripts/build.mjs', import.meta.url))], { stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('npm run build failed: the bench measures the compiled code');
   const results = { date: new Date().toISOString(), node: process.version, tokenCheck: await tokenCheck(), spawnWake: await spawnWake() };
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const file = new URL('./results/latest.json', import.meta.url);

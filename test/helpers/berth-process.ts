@@ -5,7 +5,7 @@ import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../bin/berth.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../scripts/berth-dev.mjs', import.meta.url));
 
 export async function freePort(): Promise<number> {
   const s = createServer();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startBerth } from '../helpers/berth-process.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/berth.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../scripts/berth-dev.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'berth-cli-'));
 const berth = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, BERTH_DATA_DIR: join(dir, 'data'), ...env }, encoding: 'utf8', timeout: 30_000 });

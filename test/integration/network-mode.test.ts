@@ -44,7 +44,7 @@ describe('Berth in a container on a Docker network', { timeout: 180_000 }, () =>
       Image: HUB_IMAGE,
       User: 'root',
       Entrypoint: ['/usr/local/bin/node'],
-      Cmd: ['/app/bin/berth.mjs', 'serve'],
+      Cmd: ['/app/scripts/berth-dev.mjs', 'serve'],
       WorkingDir: '/tmp',
       Labels: { 'berth.test': '1' },
       Env: [
