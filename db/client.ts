@@ -9,8 +9,10 @@ import { fileURLToPath } from 'node:url';
 import * as schema from './schema/index.ts';
 import { singleWriter } from './local-tx.ts';
 import { BUSY_DEADLINE_MS, retryingRemote } from './busy.ts';
+import { type ChangeTracker, trackChanges } from './changes.ts';
 
-export type Db = LibSQLDatabase<typeof schema> & { $client: Client };
+/** `$changes`: present for local databases (db/changes.ts), what lets reads be served from memory. */
+export type Db = LibSQLDatabase<typeof schema> & { $client: Client; $changes?: ChangeTracker };
 
 const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -34,10 +36,13 @@ export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<Db>
   const busyDeadlineMs = opts.busyDeadlineMs ?? BUSY_DEADLINE_MS;
   let client: Client;
   let local: ReturnType<typeof singleWriter> | undefined;
+  let changes: ChangeTracker | undefined;
   if (isLocal) {
     // Local files: transactions share the one connection, one at a time (see local-tx.ts).
-    local = singleWriter(raw, { busyDeadlineMs, configure: configureConnection, reconnectOnBusy: url !== ':memory:' });
+    const tracked = trackChanges(raw);
+    local = singleWriter(tracked.client, { busyDeadlineMs, configure: configureConnection, reconnectOnBusy: url !== ':memory:' });
     client = local.client;
+    changes = tracked.tracker(client);
     // WAL lets the proxy and the token check read while a spawn writes. Switching a fresh file
     // to WAL takes the lock another starting process may hold, hence the retrying client.
     await client.execute('PRAGMA journal_mode = WAL');
@@ -47,6 +52,7 @@ export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<Db>
   }
   const db = drizzle(client, { schema, casing: 'snake_case' }) as Db;
   if (local) db.transaction = local.wrapTransaction(db.transaction.bind(db));
+  if (changes) db.$changes = changes;
   if (opts.migrate !== false) await migrateShared(db);
   return db;
 }

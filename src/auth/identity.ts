@@ -7,6 +7,7 @@ import type { AppContext } from '../context.ts';
 import { schema, type Db } from '../../db/client.ts';
 import { sha256, tokenPrefix, verifyToken } from './tokens.ts';
 import { tokenScopes, type Owner, type ScopeSet } from './scopes.ts';
+import { TokenCache } from './token-cache.ts';
 import { serviceClientTokenScopes } from '../services/oauth/service-scopes.ts';
 import type { TokenRow, UserRow, SessionRow } from '../../db/schema/index.ts';
 
@@ -55,12 +56,20 @@ function prepareLookup(db: Db) {
     .prepare();
 }
 
+type Lookup = Awaited<ReturnType<ReturnType<typeof prepareLookup>['execute']>>[number];
+const caches = new WeakMap<Db, TokenCache<Lookup>>();
+
 async function lookupToken(ctx: AppContext, token: string) {
   if (token.length < 8) return undefined;
   let query = prepared.get(ctx.db);
   if (!query) prepared.set(ctx.db, (query = prepareLookup(ctx.db)));
-  const rows = await query.execute({ prefix: tokenPrefix(token), now: ctx.clock.now() });
-  return rows.find((r) => verifyToken(token, r.token.hashed));
+  let cache = caches.get(ctx.db);
+  if (!cache) caches.set(ctx.db, (cache = new TokenCache<Lookup>(ctx.db)));
+  const now = ctx.clock.now();
+  return cache.get(token, now, async () => {
+    const rows = await query.execute({ prefix: tokenPrefix(token), now });
+    return rows.find((r) => verifyToken(token, r.token.hashed));
+  });
 }
 
 /** `owner/name` of the server a token's `!server` filters mean (spec C.5): its own, else its client's. */
