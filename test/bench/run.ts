@@ -8,7 +8,8 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
-import { load } from './load.ts';
+import { load, type LoadResult } from './load.ts';
+import { startJupyterHub } from './jupyterhub.ts';
 import { spawnWake } from './wake.bench.ts';
 
 /** Child: an app with 1000 users and tokens, one OAuth-style browser token printed for the parent. */
@@ -24,18 +25,60 @@ async function serveTokenCheck() {
   console.log(JSON.stringify({ port: (server.address() as { port: number }).port, token }));
 }
 
+/** The scopes of the bench's token: what a single-user server's OAuth token for alice's server carries. */
+const TOKEN_SCOPES = ['access:servers!server=alice/', 'read:users:groups!user', 'read:users:name!user'];
+const ROUNDS = 3;
+
+interface Figure { runs: LoadResult[]; rps: Spread; p99ms: Spread }
+interface Spread { median: number; min: number; max: number }
+const spread = (xs: number[]): Spread => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)]!, min: s[0]!, max: s.at(-1)! };
+};
+const figure = (runs: LoadResult[]): Figure => ({ runs, rps: spread(runs.map((r) => r.rps)), p99ms: spread(runs.map((r) => r.p99ms)) });
+
+/**
+ * `GET /hub/api/user` on Berth and on JupyterHub 3.0 (the anchor), interleaved: ROUNDS rounds of one
+ * bounded load each, after a warm-up of each, on the same machine in the same run.
+ */
 async function tokenCheck() {
   const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []), '--import', 'tsx', fileURLToPath(import.meta.url)], { env: { ...process.env, BENCH_ROLE: 'token-check-server' }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-  const { port, token } = JSON.parse(line) as { port: number; token: string };
-  const url = `http://127.0.0.1:${port}/hub/api/user`;
-  const headers = { authorization: `token ${token}` };
+  let hub: Awaited<ReturnType<typeof startJupyterHub>> | undefined;
   try {
-    await load({ url, headers, connections: 10, requests: 2000, seconds: 5 }); // warm-up
-    return await load({ url, headers, connections: 50, requests: 30000, seconds: 20 });
+    const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+    const { port, token } = JSON.parse(line) as { port: number; token: string };
+    const berth = { url: `http://127.0.0.1:${port}/hub/api/user`, headers: { authorization: `token ${token}` } };
+    hub = await startJupyterHub(TOKEN_SCOPES);
+    const targets = { berth, jupyterhub: hub };
+    for (const t of Object.values(targets)) await load({ ...t, connections: 10, requests: 2000, seconds: 5 }); // warm-up
+    const runs: Record<keyof typeof targets, LoadResult[]> = { berth: [], jupyterhub: [] };
+    for (let i = 0; i < ROUNDS; i++) {
+      for (const name of Object.keys(targets) as (keyof typeof targets)[]) {
+        runs[name].push(await load({ url: targets[name].url, headers: targets[name].headers, connections: 50, requests: 30000, seconds: 10 }));
+      }
+    }
+    const b = figure(runs.berth);
+    const j = figure(runs.jupyterhub);
+    return { berth: b, jupyterhub: j, ratio: b.rps.median / j.rps.median, target: '≥ 10× JupyterHub; p99 < 10 ms' };
   } finally {
     child.kill();
+    await hub?.stop();
   }
+}
+
+/** The dated Markdown report beside the JSON: each figure, its anchor, the ratio and the target. */
+function report(r: { date: string; node: string; tokenCheck: Awaited<ReturnType<typeof tokenCheck>>; spawnWake: Awaited<ReturnType<typeof spawnWake>> }): string {
+  const t = r.tokenCheck;
+  const f = (s: Spread, d = 0) => `${s.median.toFixed(d)} (${s.min.toFixed(d)}–${s.max.toFixed(d)})`;
+  return [
+    `# Berth bench, ${r.date} (Node ${r.node})`, '',
+    `Medians of ${ROUNDS} interleaved runs (min–max); loopback, 50 connections, the load generator on the same machine.`, '',
+    '| figure | anchor | Berth | ratio | target |', '|---|---|---|---|---|',
+    `| token check \`GET /hub/api/user\`, req/s | JupyterHub 3.0: ${f(t.jupyterhub.rps)} | ${f(t.berth.rps)} | ${t.ratio.toFixed(2)}× | ${t.target} |`,
+    `| token check p99, ms | JupyterHub 3.0: ${f(t.jupyterhub.p99ms, 1)} | ${f(t.berth.p99ms, 1)} | | < 10 ms |`,
+    `| spawn wake-up added by api + worker over one process, p50 / p95 ms | \`berth serve\` | ${r.spawnWake.addedP50ms} / ${r.spawnWake.addedP95ms} | | |`,
+    '',
+  ].join('\n');
 }
 
 if (process.env.BENCH_ROLE === 'token-check-server') {
@@ -46,9 +89,12 @@ if (process.env.BENCH_ROLE === 'token-check-server') {
   if (built.status !== 0) throw new Error('npm run build failed: the bench measures the compiled code');
   const results = { date: new Date().toISOString(), node: process.version, tokenCheck: await tokenCheck(), spawnWake: await spawnWake() };
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  const file = new URL('./results/latest.json', import.meta.url);
-  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
-  console.log(JSON.stringify(results, null, 2));
-  console.log(`written to ${file.pathname}`);
+  const day = results.date.slice(0, 10);
+  const json = JSON.stringify(results, null, 2) + '\n';
+  for (const name of ['latest.json', `${day}.json`]) writeFileSync(new URL(`./results/${name}`, import.meta.url), json);
+  const md = new URL(`./results/${day}.md`, import.meta.url);
+  writeFileSync(md, report(results));
+  console.log(report(results));
+  console.log(`written to ${md.pathname} and ${day}.json`);
   process.exit(0);
 }
