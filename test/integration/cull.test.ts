@@ -46,11 +46,27 @@ async function configure(cull: { timeout: number; busy_kernels: boolean }) {
 }
 
 /** Waits until bea's server reports its one kernel in `state` (GET /api/kernels, as Berth asks it). */
-async function kernelState(b: Browser, state: string): Promise<void> {
+async function kernelState(b: Browser, state: string, timeoutMs = 30_000): Promise<void> {
   await until(`the server to report its kernel ${state}`, async () => {
     const kernels = (await (await b.raw('/user/bea/api/kernels')).json()) as { execution_state: string }[];
     return kernels.length === 1 && kernels[0]!.execution_state === state;
-  }, 30_000, 100);
+  }, timeoutMs, 100);
+}
+
+/**
+ * Until the server reports the kernel idle. Its first status can be sent before the server's
+ * subscription is live and is then never seen (the state stays "starting"): a trivial cell makes the
+ * kernel send busy and idle again, which a live subscription sees. Tried a few times, 5 s each.
+ */
+async function kernelSettled(b: Browser, kernel: KernelSession): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await kernelState(b, 'idle', 5_000);
+    } catch (err) {
+      if (attempt === 6) throw err;
+      await kernel.execute('0');
+    }
+  }
 }
 
 /** Cull runs that finish from now on, until `enough` says stop. */
@@ -99,7 +115,7 @@ describe('idle culling of real Jupyter servers', { timeout: 5 * 60_000 }, () => 
     // to at kernel start; one sent before that subscription is live is never seen (ZeroMQ's slow
     // joiner), so the work starts once the server has reported a state of its own, and the premise —
     // the server itself says "busy" — is checked before Berth is.
-    await kernelState(bea, 'idle');
+    await kernelSettled(bea, kernel);
     await kernel.begin('import time; time.sleep(120)');
     await kernelState(bea, 'busy');
     await kernel.detach(); // the tab is closed: no traffic from here on, the kernel keeps working
