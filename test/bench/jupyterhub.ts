@@ -15,7 +15,7 @@ const CHP_VERSION = '5.3.0';
 const TOOLS = new URL('./.tools/', import.meta.url).pathname;
 
 /** configurable-http-proxy from npm, installed once under test/bench/.tools (git-ignored). */
-function chp(): string {
+export function chp(): string {
   const bin = join(TOOLS, 'node_modules/.bin/configurable-http-proxy');
   if (!existsSync(bin)) {
     mkdirSync(TOOLS, { recursive: true });
