@@ -23,6 +23,7 @@ import { workerApi } from './api/worker.ts';
 import { webhooksApi } from './api/webhooks.ts';
 import { groupsApi } from './api/groups.ts';
 import { pages } from './pages/index.tsx';
+import { API_HEADERS, PAGE_HEADERS } from './headers.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const MAX_BODY = 1024 * 1024;
@@ -114,22 +115,6 @@ export function createApp(ctx: AppContext) {
 
   return app;
 }
-
-/**
- * Hub pages: no framing by other sites (JupyterHub's frame-ancestors 'self'), no Referer carrying a
- * login code, state or ticket off-site, no MIME sniffing, and scripts, styles and connections only
- * from the hub itself. API answers are data, never a document to render or frame.
- */
-const PAGE_HEADERS = {
-  'Content-Security-Policy': "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'",
-  'Referrer-Policy': 'same-origin',
-  'X-Content-Type-Options': 'nosniff',
-};
-const API_HEADERS = {
-  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
-  'Referrer-Policy': 'same-origin',
-  'X-Content-Type-Options': 'nosniff',
-};
 
 export function errorPage(status: number, message: string) {
   return `<!doctype html><html><head><meta charset="utf-8"><title>${status} — Berth</title></head><body><h1>${status}</h1><p>${escapeHtml(message)}</p><p><a href="/hub/home">Home</a></p></body></html>`;
