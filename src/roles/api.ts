@@ -4,6 +4,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { createApp } from '../../handlers/app.ts';
+import { withFastTokenCheck } from '../../handlers/api/user-fast.ts';
 import { syncServices } from '../services/services/sync.ts';
 import { ensureAdminPassword } from '../auth/providers/shared-password/index.ts';
 import type { Runtime } from './runtime.ts';
@@ -23,7 +24,8 @@ export async function startApi(rt: Runtime, opts: { listen: boolean }): Promise<
   await syncServices(ctx);
   // the admin password belongs to the shared-password provider; a hub without it has no such password
   const { generated } = ctx.config.auth.providers.some((p) => p.kind === 'shared-password') ? await ensureAdminPassword(ctx) : {};
-  const listener = getRequestListener(createApp(ctx).fetch) as RequestListener;
+  // the servers' token check is answered from memory before the app (handlers/api/user-fast.ts)
+  const listener = withFastTokenCheck(ctx, getRequestListener(createApp(ctx).fetch) as RequestListener);
   let server: Server | undefined;
   let url: string | undefined;
   if (opts.listen) {
