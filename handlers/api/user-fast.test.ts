@@ -10,6 +10,7 @@ import { eq } from 'drizzle-orm';
 import { buildTestApp, testClock } from '../../test/helpers/app.ts';
 import { schema } from '../../db/client.ts';
 import { configSchema } from '../../src/config/schema.ts';
+import { flushTokenUses } from '../../src/services/tokens/touch.ts';
 import { withFastTokenCheck } from './user-fast.ts';
 
 async function serve(listener: RequestListener) {
@@ -19,11 +20,11 @@ async function serve(listener: RequestListener) {
   return { origin, close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }) };
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 30));
 
 async function setup(config?: NonNullable<Parameters<typeof buildTestApp>[0]>['config']) {
   const clock = testClock();
   const t = await buildTestApp({ runner: false, clock, ...(config ? { config } : {}) });
+  const settle = () => flushTokenUses(t.db); // the batched record of a token's use
   let appCalls = 0;
   const app = getRequestListener(t.app.fetch) as RequestListener;
   const counted: RequestListener = (req, res) => { appCalls++; return app(req, res); };
@@ -47,7 +48,7 @@ async function setup(config?: NonNullable<Parameters<typeof buildTestApp>[0]>['c
     return { ...a, viaApp: appCalls > before };
   };
   const close = async () => { await fast.close(); await plain.close(); };
-  return { t, clock, both, close, fastGet: (token: string, path?: string) => get(fast.origin, token, path), appCalls: () => appCalls };
+  return { t, clock, both, close, settle, fastGet: (token: string, path?: string) => get(fast.origin, token, path), appCalls: () => appCalls };
 }
 
 test('a token check is answered from memory, byte for byte what the app answers', async () => {
@@ -129,12 +130,12 @@ test('under a base URL the path is the base URL\'s', async () => {
 });
 
 test('a token used through the fast path counts as used (last_activity, throttled)', async () => {
-  const { t, fastGet, appCalls, close } = await setup();
+  const { t, fastGet, appCalls, settle, close } = await setup();
   const alice = await t.createUser('alice');
   const tok = await t.createToken(alice.id);
   assert.equal((await fastGet(tok)).status, 200);
   assert.equal(appCalls(), 0, 'answered by the fast path alone');
-  await settle(); // the fire-and-forget write
+  await settle();
   const [row] = await t.db.select().from(schema.tokens);
   assert.ok(row!.lastActivity != null);
   assert.ok((await t.db.select().from(schema.users))[0]!.lastActivityUs != null, "a user's own token counts as the user's activity");

@@ -5,6 +5,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { createApp } from '../../handlers/app.ts';
 import { withFastTokenCheck } from '../../handlers/api/user-fast.ts';
+import { flushTokenUses } from '../services/tokens/touch.ts';
 import { syncServices } from '../services/services/sync.ts';
 import { ensureAdminPassword } from '../auth/providers/shared-password/index.ts';
 import type { Runtime } from './runtime.ts';
@@ -41,6 +42,9 @@ export async function startApi(rt: Runtime, opts: { listen: boolean }): Promise<
   return {
     listener, url,
     reloaded: () => void syncServices(ctx).catch((e: unknown) => ctx.log.error('services sync failed', { error: String(e) })),
-    close: async () => { if (server) await closeServer(server); },
+    close: async () => {
+      if (server) await closeServer(server);
+      await flushTokenUses(ctx.db); // the token uses waiting for their batch
+    },
   };
 }

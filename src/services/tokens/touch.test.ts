@@ -58,3 +58,18 @@ describe('noteTokenUse', () => {
     assert.equal(noteTokenUse(t.ctx, { kind: 'user', name: 'alice', admin: false, user: alice, scopes: new Map() }), undefined);
   });
 });
+
+test('uses that fall due together are written in one batch, each token once', async () => {
+  const { t, clock, alice, rows } = await setup();
+  const a = await t.createToken(alice.id);
+  const b = await t.createToken(alice.id);
+  const ida = (await identityFromToken(t.ctx, a))!;
+  const idb = (await identityFromToken(t.ctx, b))!;
+  const first = noteTokenUse(t.ctx, ida);
+  clock.advance(5);
+  assert.equal(noteTokenUse(t.ctx, ida), first, 'the same batch; the first use is the one kept');
+  assert.equal(noteTokenUse(t.ctx, idb), first);
+  assert.deepEqual((await rows()).tokens, [null, null], 'nothing written before the batch is flushed');
+  await first;
+  assert.deepEqual(await rows(), { user: clock.now() * 1000, tokens: [clock.now() - 5, clock.now()] }, "the user's activity is the later use");
+});
