@@ -10,10 +10,11 @@ export async function recordActivityMany({ ctx, input }: { ctx: AppContext; inpu
   if (!input.length) return;
   const servers = JSON.stringify(input.map((a) => [a.serverId, a.atUs]));
   const users = JSON.stringify(input.map((a) => [a.userId, a.atUs]));
-  await ctx.db.transaction(async (tx) => {
-    await tx.run(advance('servers', servers));
-    await tx.run(advance('users', users));
-  });
+  // Two plain statements, not a transaction: each only moves times forward, so a reader between
+  // them sees nothing wrong; and a drizzle transaction here would switch on the database layer's
+  // AsyncLocalStorage (db/local-tx.ts) in the proxy, whose async hooks then tax every socket write.
+  await ctx.db.run(advance('servers', servers));
+  await ctx.db.run(advance('users', users));
 }
 
 /** `UPDATE <table> … FROM json_each([[id, atUs], …])`, keeping the later of stored and seen. */
