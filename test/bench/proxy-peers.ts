@@ -204,6 +204,17 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
+/** CPU time used so far (ms, user + system), summed over `pids`, from /proc/<pid>/stat (clock ticks of 10 ms). */
+export function cpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks * 10;
+}
+
 /** Resident memory now and its peak so far (MB), summed over `pids`, from /proc/<pid>/status. */
 export function memory(pids: number[]): { rssMb: number; peakMb: number } {
   let rss = 0, hwm = 0;

@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensureTools, wrk, type WrkResult } from './wrk.ts';
 import { chp } from './jupyterhub.ts';
 import { ROUNDS, fmt, spread, table, type Row, type Spread } from './report.ts';
-import { ROUTES, memory, startBerthProxy, startChild, startChp, startNginx, stopChild, type Peer } from './proxy-peers.ts';
+import { ROUTES, cpuMs, memory, startBerthProxy, startChild, startChp, startNginx, stopChild, type Peer } from './proxy-peers.ts';
 
 const SECONDS = Number(process.env.BENCH_PROXY_SECONDS ?? 8);
 const WARMUP_SECONDS = 2;
@@ -49,11 +49,21 @@ async function wsEcho(origin: string, seconds: number): Promise<WsResult> {
   return JSON.parse(out.trim().split('\n').at(-1)!) as WsResult;
 }
 
-/** ROUNDS runs of `run` per peer, interleaved, after one short warm-up of each. */
-async function interleaved<T>(peers: Peer[], run: (p: Peer, seconds: number) => Promise<T>): Promise<Record<Name, T[]>> {
+/**
+ * ROUNDS runs of `run` per peer, interleaved, after one short warm-up of each. Each run also notes the
+ * proxy's own CPU time per request or message (`ops` counts them): a figure that the load generator
+ * and the upstream, sharing the machine, do not cap.
+ */
+async function interleaved<T>(peers: Peer[], ops: (r: T) => number, run: (p: Peer, seconds: number) => Promise<T>): Promise<Record<Name, (T & { proxyCpuUs: number })[]>> {
   for (const p of peers) await run(p, WARMUP_SECONDS);
-  const out = { berth: [], chp: [], nginx: [] } as Record<Name, T[]>;
-  for (let i = 0; i < ROUNDS; i++) for (const p of peers) out[p.name].push(await run(p, SECONDS));
+  const out = { berth: [], chp: [], nginx: [] } as Record<Name, (T & { proxyCpuUs: number })[]>;
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const p of peers) {
+      const before = cpuMs(p.pids());
+      const r = await run(p, SECONDS);
+      out[p.name].push({ ...r, proxyCpuUs: Math.round(((cpuMs(p.pids()) - before) * 1000) / Math.max(1, ops(r))) });
+    }
+  }
   return out;
 }
 
@@ -85,11 +95,15 @@ export async function proxyRows(): Promise<{ rows: Row[]; raw: unknown }> {
       const script = routeScript(dir, leaf);
       return (p: Peer, seconds: number) => wrk({ url: `${p.origin}/`, connections: CONNECTIONS, threads: 2, seconds, script });
     };
-    const small = await interleaved<WrkResult>(peers, load('small'));
-    const big = await interleaved<WrkResult>(peers, load('big'));
-    const ws = await interleaved<WsResult>(peers, (p, s) => wsEcho(p.origin, s));
+    const small = await interleaved<WrkResult>(peers, (r) => r.requests, load('small'));
+    const big = await interleaved<WrkResult>(peers, (r) => r.requests, load('big'));
+    const ws = await interleaved<WsResult>(peers, (r) => r.messages, (p, s) => wsEcho(p.origin, s));
     const peak = memoryOf(peers);
-    return { rows: rows(small, big, ws, idle, peak), raw: { routes: ROUTES, connections: CONNECTIONS, seconds: SECONDS, nginxWorkers: 1, small, big, ws, idle, peak } };
+    return { rows: rows(small, big, ws, idle, peak), raw: {
+      routes: ROUTES, connections: CONNECTIONS, seconds: SECONDS, nginxWorkers: 1,
+      proxyCpuUsPerOp: { small: by(small, (r) => r.proxyCpuUs), big: by(big, (r) => r.proxyCpuUs), ws: by(ws, (r) => r.proxyCpuUs) },
+      small, big, ws, idle, peak,
+    } };
   } finally {
     for (const stop of stops.reverse()) await stop().catch((e: unknown) => console.error(`bench: stopping a proxy: ${String(e)}`));
     rmSync(dir, { recursive: true, force: true });
