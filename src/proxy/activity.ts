@@ -2,7 +2,7 @@
 // WebSocket traffic count; redirects and errors do not). Kept in memory, written every ~10 s.
 import type { Socket } from 'node:net';
 import type { AppContext } from '../context.ts';
-import { recordActivity } from '../services/activity/record.ts';
+import { recordActivityMany } from '../services/activity/record-many.ts';
 
 const FLUSH_MS = 10_000;
 
@@ -51,15 +51,9 @@ export class ActivityRecorder {
     const batch = [...this.last].map(([serverId, atUs]) => ({ serverId, atUs, userId: this.owner.get(serverId)! }));
     this.last.clear();
     this.owner.clear();
-    this.flushing = (async () => {
-      for (const input of batch) {
-        try {
-          await recordActivity({ ctx: this.ctx, input });
-        } catch (e) {
-          this.ctx.log.warn('proxy: recording activity failed', { serverId: input.serverId, error: String(e) });
-        }
-      }
-    })().finally(() => { this.flushing = null; });
+    this.flushing = recordActivityMany({ ctx: this.ctx, input: batch })
+      .catch((e: unknown) => this.ctx.log.warn('proxy: recording activity failed', { servers: batch.length, error: String(e) }))
+      .finally(() => { this.flushing = null; });
     return this.flushing;
   }
 

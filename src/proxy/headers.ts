@@ -6,6 +6,20 @@ import type { TLSSocket } from 'node:tls';
 /** RFC 9110 §7.6.1 connection-specific headers (transfer-encoding is handled by the caller). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'upgrade']);
 
+/**
+ * Lengths of every name acted on here (hop-by-hop, host, content-length, transfer-encoding): a header
+ * of another length is copied as it is, without lower-casing its name (most headers, on every request).
+ */
+const ACTED_ON = new Set([...HOP_BY_HOP, 'host', 'content-length', 'transfer-encoding'].map((n) => n.length));
+/** x-forwarded-* names are at least this long ("x-forwarded-" plus one character). */
+const XFWD_MIN = 13;
+
+/** The lower-cased name when the proxy may act on it; undefined when it is copied whatever it is. */
+function actedOn(name: string, extra: Set<string> | undefined): string | undefined {
+  if (extra || ACTED_ON.has(name.length) || (name.length >= XFWD_MIN && (name.charCodeAt(0) | 32) === 120 /* x */)) return name.toLowerCase();
+  return undefined;
+}
+
 /** Extra hop-by-hop names listed in a Connection header (`Connection: close, X-Foo`). */
 function connectionTokens(raw: string[]): Set<string> | undefined {
   let out: Set<string> | undefined;
@@ -38,7 +52,11 @@ export function requestHeaders(req: IncomingMessage, upgrade: boolean): Outgoing
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
-    const lower = name.toLowerCase();
+    const lower = actedOn(name, extra);
+    if (lower === undefined) {
+      out.push(name, value);
+      continue;
+    }
     if (lower.startsWith('x-forwarded-')) {
       if (lower === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
       else if (lower === 'x-forwarded-proto') proto ??= value;
@@ -75,8 +93,8 @@ export function responseHeaders(raw: string[]): string[] {
   const extra = connectionTokens(raw);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i]!.toLowerCase();
-    if (lower === 'transfer-encoding' || HOP_BY_HOP.has(lower) || extra?.has(lower)) continue;
+    const lower = actedOn(raw[i]!, extra);
+    if (lower !== undefined && (lower === 'transfer-encoding' || HOP_BY_HOP.has(lower) || extra?.has(lower))) continue;
     out.push(raw[i]!, raw[i + 1]!);
   }
   return out;

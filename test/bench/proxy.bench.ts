@@ -1,168 +1,162 @@
-// Proxy benchmark: requests/s, p99 and WebSocket messages/s through Berth's proxy (1000 routes) vs the
-// same upstream directly. Upstream, proxy and load generator run as separate processes on loopback;
-// every loop is bounded in count and time. Figures only (never asserted): test/bench/results/proxy.json.
-//   node --import tsx test/bench/proxy.bench.ts [seconds per run, default 10]   (BENCH_PROF=<dir>: CPU profile of the proxy)
-import http from 'node:http';
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { WebSocket, WebSocketServer } from 'ws';
+// The proxy rows of `npm run bench`: Berth's compiled `berth proxy` beside configurable-http-proxy 5.3
+// and Debian's nginx, each with 1,050 routes to the same upstream (a separate Node process). HTTP
+// figures come from wrk (50 connections, paths spread over every route by a Lua script), WebSocket
+// echo from a Node client in its own process; each figure runs ROUNDS times interleaved (berth, chp,
+// nginx, berth, …) after a warm-up. Everything is bounded in time and stopped by PID, even on error.
+// Figures only, never asserted.
+//   node --import tsx test/bench/proxy.bench.ts          (BENCH_PROXY_SECONDS per run, default 8; BENCH_PROF=<dir> profiles Berth)
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ensureTools, wrk, type WrkResult } from './wrk.ts';
+import { chp } from './jupyterhub.ts';
+import { ROUNDS, fmt, spread, table, type Row, type Spread } from './report.ts';
+import { ROUTES, cpuMs, memory, startBerthProxy, startChild, startChp, startNginx, stopChild, type Peer } from './proxy-peers.ts';
 
-const ROUTES = 1000;
-const role = process.env.BENCH_ROLE;
+const SECONDS = Number(process.env.BENCH_PROXY_SECONDS ?? 8);
+const WARMUP_SECONDS = 2;
+const CONNECTIONS = 50;
+const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 
-async function listen(server: http.Server): Promise<number> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return (server.address() as { port: number }).port;
+type Name = Peer['name'];
+interface WsResult { messages: number; seconds: number; msgPerSec: number; errors: number }
+
+/** A wrk script that walks every route in turn (each wrk thread on its own walk). */
+function routeScript(dir: string, leaf: string): string {
+  const file = join(dir, `${leaf}.lua`);
+  writeFileSync(file, [
+    `local routes, i = ${ROUTES}, math.random(0, ${ROUTES - 1})`,
+    'request = function()',
+    '  i = (i + 1) % routes',
+    `  return wrk.format(nil, "/user/u" .. i .. "/${leaf}")`,
+    'end', '',
+  ].join('\n'));
+  return file;
 }
 
-/** Child processes report their port once listening and their memory when asked. */
-function serveIpc(port: number) {
-  process.send!({ port });
-  process.on('message', (m) => {
-    if (m !== 'stats') return;
-    const cpu = process.cpuUsage();
-    process.send!({ rss: process.memoryUsage().rss, cpuUs: cpu.user + cpu.system });
-  });
+/** The WebSocket client (proxy-ws-client.ts) in its own process, killed if it overruns. */
+async function wsEcho(origin: string, seconds: number): Promise<WsResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', here('./proxy-ws-client.ts'), origin.replace('http:', 'ws:'), String(ROUTES), String(CONNECTIONS), String(seconds)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d; });
+  child.stderr.on('data', (d: Buffer) => { out += d; });
+  const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  clearTimeout(killer);
+  if (code !== 0) throw new Error(`bench: WebSocket client exited ${code}:\n${out}`);
+  return JSON.parse(out.trim().split('\n').at(-1)!) as WsResult;
 }
 
-async function upstreamRole() {
-  const body = JSON.stringify({ ok: true, pad: 'x'.repeat(64) });
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  });
-  const wss = new WebSocketServer({ server });
-  wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
-  serveIpc(await listen(server));
-}
-
-async function proxyRole() {
-  process.on('SIGINT', () => process.exit(0)); // lets --cpu-prof write its profile
-  const { buildTestApp } = await import('../helpers/app.ts');
-  const { schema } = await import('../../db/client.ts');
-  const { bumpRoutes } = await import('../../src/state/routes.ts');
-  const { createProxy } = await import('../../src/proxy/index.ts');
-  const { getRequestListener } = await import('@hono/node-server');
-  const t = await buildTestApp();
-  for (let i = 0; i < ROUTES; i++) {
-    const u = await t.createUser(`u${i}`);
-    await t.db.insert(schema.servers).values({ userId: u.id, name: '', state: 'running', url: process.env.UPSTREAM_URL! });
-  }
-  await bumpRoutes(t.db);
-  const hub = getRequestListener(t.app.fetch);
-  const proxy = createProxy(t.ctx, { fallback: hub });
-  await proxy.refresh();
-  const server = http.createServer((req, res) => { if (!proxy.handleRequest(req, res)) void hub(req, res); });
-  server.on('upgrade', (req, socket, head) => { if (!proxy.handleUpgrade(req, socket, head)) socket.destroy(); });
-  serveIpc(await listen(server));
-}
-
-function child(env: Record<string, string>): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = fork(fileURLToPath(import.meta.url), [], { execArgv: ['--import', 'tsx', ...(env.BENCH_ROLE === 'proxy' && process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_PROF] : [])], env: { ...process.env, ...env } });
-  return new Promise((resolve, reject) => {
-    proc.once('message', (m) => resolve({ proc, port: (m as { port: number }).port }));
-    proc.once('exit', (code) => reject(new Error(`bench child exited with ${code}`)));
-  });
-}
-
-/** A child's RSS (MB) and CPU time used so far (µs). */
-function stats(proc: ChildProcess): Promise<{ rssMb: number; cpuUs: number }> {
-  return new Promise((r) => {
-    proc.once('message', (m) => { const x = m as { rss: number; cpuUs: number }; r({ rssMb: Math.round(x.rss / 1048576), cpuUs: x.cpuUs }); });
-    proc.send('stats');
-  });
-}
-
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
-const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
-
-/** `connections` keep-alive workers, requests back to back, spread over the routes. */
-async function httpLoad(port: number, connections: number, seconds: number, maxRequests: number) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-  const lat: number[] = [];
-  let sent = 0, errors = 0, non200 = 0;
-  const deadline = Date.now() + seconds * 1000;
-  const start = process.hrtime.bigint();
-  const one = (path: string) => new Promise<void>((resolve) => {
-    const t0 = process.hrtime.bigint();
-    const req = http.request({ agent, host: '127.0.0.1', port, path }, (res) => {
-      if (res.statusCode !== 200) non200++;
-      res.resume();
-      res.on('end', () => { lat.push(Number(process.hrtime.bigint() - t0) / 1e6); resolve(); });
-    });
-    req.on('error', () => { errors++; resolve(); });
-    req.end();
-  });
-  const worker = async () => {
-    while (sent < maxRequests && Date.now() < deadline) await one(`/user/u${sent++ % ROUTES}/api/contents?type=directory`);
-  };
-  await Promise.all(Array.from({ length: connections }, worker));
-  const secs = Number(process.hrtime.bigint() - start) / 1e9;
-  agent.destroy();
-  lat.sort((a, b) => a - b);
-  return { requests: lat.length, errors, non200, rps: Math.round(lat.length / secs), p50ms: round(pct(lat, 50)), p99ms: round(pct(lat, 99)) };
-}
-
-/** `clients` WebSockets, each sending a message and waiting for its echo, back to back. */
-async function wsLoad(port: number, clients: number, seconds: number) {
-  const sockets = await Promise.all(Array.from({ length: clients }, (_, i) => new Promise<WebSocket>((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/user/u${i % ROUTES}/api/kernels/k/channels`);
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  })));
-  const payload = JSON.stringify({ header: { msg_type: 'execute_request' }, content: { code: '1+1' }, pad: 'x'.repeat(100) });
-  const lat: number[] = [];
-  const deadline = Date.now() + seconds * 1000;
-  const start = process.hrtime.bigint();
-  await Promise.all(sockets.map((ws) => new Promise<void>((resolve) => {
-    let t0 = process.hrtime.bigint();
-    ws.on('message', () => {
-      lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      if (Date.now() >= deadline || lat.length >= 2_000_000) return resolve();
-      t0 = process.hrtime.bigint();
-      ws.send(payload);
-    });
-    ws.send(payload);
-  })));
-  const secs = Number(process.hrtime.bigint() - start) / 1e9;
-  for (const ws of sockets) ws.terminate();
-  lat.sort((a, b) => a - b);
-  return { messages: lat.length, msgsPerSec: Math.round(lat.length / secs), p50ms: round(pct(lat, 50)), p99ms: round(pct(lat, 99)) };
-}
-
-async function main() {
-  const seconds = Number(process.argv[2] ?? 10);
-  const up = await child({ BENCH_ROLE: 'upstream' });
-  const px = await child({ BENCH_ROLE: 'proxy', UPSTREAM_URL: `http://127.0.0.1:${up.port}` });
-  const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, routes: ROUTES, seconds, connections: 50 };
-  try {
-    const idle = await stats(px.proc);
-    for (const [name, port] of [['direct', up.port], ['berth', px.port]] as const) {
-      await httpLoad(port, 10, 2, 5000); // warm-up
-      const c0 = await stats(px.proc);
-      const h = await httpLoad(port, 50, seconds, 1_000_000);
-      const c1 = await stats(px.proc);
-      const w = await wsLoad(port, 50, seconds);
-      const c2 = await stats(px.proc);
-      // The proxy's own CPU per request/message: a figure the load generator's speed does not cap.
-      if (name === 'berth') Object.assign(h, { proxyCpuUsPerRequest: round((c1.cpuUs - c0.cpuUs) / h.requests) }), Object.assign(w, { proxyCpuUsPerMessage: round((c2.cpuUs - c1.cpuUs) / w.messages) });
-      results[name] = { http: h, ws: w };
+/**
+ * ROUNDS runs of `run` per peer, interleaved, after one short warm-up of each. Each run also notes the
+ * proxy's own CPU time per request or message (`ops` counts them): a figure that the load generator
+ * and the upstream, sharing the machine, do not cap.
+ */
+async function interleaved<T>(peers: Peer[], ops: (r: T) => number, run: (p: Peer, seconds: number) => Promise<T>): Promise<Record<Name, (T & { proxyCpuUs: number })[]>> {
+  for (const p of peers) await run(p, WARMUP_SECONDS);
+  const out = { berth: [], chp: [], nginx: [] } as Record<Name, (T & { proxyCpuUs: number })[]>;
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const p of peers) {
+      const before = cpuMs(p.pids());
+      const r = await run(p, SECONDS);
+      out[p.name].push({ ...r, proxyCpuUs: Math.round(((cpuMs(p.pids()) - before) * 1000) / Math.max(1, ops(r))) });
     }
-    results.berthRssMb = { idle: idle.rssMb, afterLoad: (await stats(px.proc)).rssMb };
-    const d = results.direct as { http: { rps: number }; ws: { msgsPerSec: number } };
-    const b = results.berth as { http: { rps: number }; ws: { msgsPerSec: number } };
-    results.ratioToDirect = { http: round(b.http.rps / d.http.rps), ws: round(b.ws.msgsPerSec / d.ws.msgsPerSec) };
-  } finally {
-    up.proc.kill();
-    px.proc.kill('SIGINT');
   }
-  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  const file = new URL('./results/proxy.json', import.meta.url);
-  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
-  console.log(JSON.stringify(results, null, 2));
+  return out;
 }
 
-if (role === 'upstream') await upstreamRole();
-else if (role === 'proxy') await proxyRole();
-else await main();
+type Memory = Record<Name, ReturnType<typeof memory>>;
+const memoryOf = (peers: Peer[]) => Object.fromEntries(peers.map((p) => [p.name, memory(p.pids())])) as Memory;
+const by = <T>(runs: Record<Name, T[]>, f: (r: T) => number) => ({ berth: spread(runs.berth.map(f)), chp: spread(runs.chp.map(f)), nginx: spread(runs.nginx.map(f)) });
+const x = (a: Spread, b: Spread) => `${(a.median / b.median).toFixed(2)}×`;
+
+export async function proxyRows(): Promise<{ rows: Row[]; raw: unknown }> {
+  ensureTools();
+  chp();
+  // The bench measures what admins run: the compiled dist/, rebuilt from these sources (incremental).
+  const built = spawnSync(process.execPath, [here('../../scripts/build.mjs')], { stdio: 'inherit', timeout: 300_000 });
+  if (built.status !== 0) throw new Error('bench: npm run build failed');
+  const dir = mkdtempSync(join(tmpdir(), 'berth-bench-wrk-'));
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const up = await startChild(process.execPath, ['--import', 'tsx', here('./proxy-upstream.ts')], (o) => o.includes('"port"'));
+    stops.push(() => stopChild(up.child));
+    const upstream = `http://127.0.0.1:${(JSON.parse(up.output().trim().split('\n')[0]!) as { port: number }).port}`;
+    const peers: Peer[] = [];
+    for (const start of [startBerthProxy, startChp, startNginx]) {
+      const p = await start(upstream);
+      stops.push(() => p.stop());
+      peers.push(p);
+    }
+    const idle = memoryOf(peers);
+    const load = (leaf: string) => {
+      const script = routeScript(dir, leaf);
+      return (p: Peer, seconds: number) => wrk({ url: `${p.origin}/`, connections: CONNECTIONS, threads: 2, seconds, script });
+    };
+    const small = await interleaved<WrkResult>(peers, (r) => r.requests, load('small'));
+    const big = await interleaved<WrkResult>(peers, (r) => r.requests, load('big'));
+    const ws = await interleaved<WsResult>(peers, (r) => r.messages, (p, s) => wsEcho(p.origin, s));
+    const peak = memoryOf(peers);
+    return { rows: rows(small, big, ws, idle, peak), raw: {
+      routes: ROUTES, connections: CONNECTIONS, seconds: SECONDS, nginxWorkers: 1,
+      proxyCpuUsPerOp: { small: by(small, (r) => r.proxyCpuUs), big: by(big, (r) => r.proxyCpuUs), ws: by(ws, (r) => r.proxyCpuUs) },
+      small, big, ws, idle, peak,
+    } };
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch((e: unknown) => console.error(`bench: stopping a proxy: ${String(e)}`));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function rows(small: Record<Name, WrkResult[]>, big: Record<Name, WrkResult[]>, ws: Record<Name, WsResult[]>, idle: Memory, peak: Memory): Row[] {
+  const rps = by(small, (r) => r.rps);
+  const p99 = by(small, (r) => r.p99ms);
+  const mbs = by(big, (r) => r.mbPerSec);
+  const msgs = by(ws, (r) => r.msgPerSec);
+  const anchor = (s: Record<'chp' | 'nginx', Spread>, unit: string, digits = 0, p?: Record<'chp' | 'nginx', Spread>) =>
+    (['chp', 'nginx'] as const).map((n) => `${n === 'chp' ? 'CHP 5.3' : 'nginx (1 worker)'}: ${fmt(s[n], digits)} ${unit}${p ? `, p99 ${fmt(p[n], 1)} ms` : ''}`).join('; ');
+  const mem = (n: Name) => `${idle[n].rssMb.toFixed(0)} / ${peak[n].peakMb.toFixed(0)}`;
+  return [
+    {
+      figure: `proxy, ~200 B responses, ${CONNECTIONS} connections, ${ROUTES} routes (wrk): req/s, p99`,
+      anchor: anchor(rps, 'req/s', 0, p99),
+      berth: `${fmt(rps.berth)} req/s, p99 ${fmt(p99.berth, 1)} ms`,
+      ratio: `${x(rps.berth, rps.chp)} CHP, ${x(rps.berth, rps.nginx)} nginx`,
+      target: '≥ 4× CHP and ≥ 0.6× nginx; p99 below both',
+      met: rps.berth.median >= 4 * rps.chp.median && rps.berth.median >= 0.6 * rps.nginx.median && p99.berth.median < Math.min(p99.chp.median, p99.nginx.median),
+    },
+    {
+      figure: `proxy, 64 KiB responses, ${CONNECTIONS} connections (wrk): MB/s`,
+      anchor: anchor(mbs, 'MB/s'),
+      berth: `${fmt(mbs.berth)} MB/s`,
+      ratio: `${x(mbs.berth, mbs.chp)} CHP, ${x(mbs.berth, mbs.nginx)} nginx`,
+      target: '≥ 4× CHP',
+      met: mbs.berth.median >= 4 * mbs.chp.median,
+    },
+    {
+      figure: `proxy, WebSocket echo, 1 KiB, ${CONNECTIONS} connections: msg/s`,
+      anchor: anchor(msgs, 'msg/s'),
+      berth: `${fmt(msgs.berth)} msg/s`,
+      ratio: `${x(msgs.berth, msgs.chp)} CHP, ${x(msgs.berth, msgs.nginx)} nginx`,
+      target: '≥ nginx',
+      met: msgs.berth.median >= msgs.nginx.median,
+    },
+    {
+      figure: 'proxy RSS, idle / peak under load, MB',
+      anchor: `CHP 5.3: ${mem('chp')}; nginx (master + 1 worker): ${mem('nginx')}`,
+      berth: mem('berth'),
+      ratio: `${(peak.berth.peakMb / peak.chp.peakMb).toFixed(2)}× CHP, ${(peak.berth.peakMb / peak.nginx.peakMb).toFixed(2)}× nginx (peak)`,
+      target: '≤ 60 MB under load',
+      met: peak.berth.peakMb <= 60,
+    },
+  ];
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { rows: r, raw } = await proxyRows();
+  console.log(table(r));
+  if (process.env.BENCH_PROXY_RAW) console.log(JSON.stringify(raw, null, 2));
+  process.exit(0);
+}
