@@ -42,7 +42,7 @@ export interface Berth {
 export function writeConfig(dir: string, port: number, image: string, extra: string[] = []): string {
   const file = join(dir, 'berth.yaml');
   writeFileSync(file, [
-    'hub:', `  port: ${port}`, `  data_dir: ${dir}/data`, '  log_level: warn', ...extra,
+    'hub:', `  port: ${port}`, `  data_dir: ${dir}/data`, `  log_level: ${process.env.BENCH_LOG ?? 'warn'}`, ...extra,
     'auth:', '  admin_password: bench admin pw', '  allow_all: true',
     'services:', '  - name: bench', '    api_token: ${BENCH_TOKEN}', '    admin: true',
     'backend: docker',
@@ -60,7 +60,9 @@ export async function startBerth(opts: { image: string; dir?: string; port?: num
   const token = opts.token ?? randomBytes(16).toString('hex');
   const configFile = writeConfig(dir, port, opts.image, opts.hub);
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, 'serve', '--config', configFile], { env: { ...process.env, BENCH_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_PROF=<dir>: a CPU profile of each berth process (written when it exits on SIGTERM)
+  const prof = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, ...(opts.nodeArgs ?? []), BIN, 'serve', '--config', configFile], { env: { ...process.env, BENCH_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
   const listeningAt = await new Promise<number>((resolve, reject) => {
