@@ -119,10 +119,24 @@ export async function readyCount(b: Berth): Promise<number> {
 }
 
 /**
+ * A token Berth made (for a user "probe"), as single-user servers and scripts hold: its check costs
+ * one hash round. The admin token from the config is hashed with 16384 rounds (JupyterHub's rule for
+ * user-supplied tokens), a few ms of Berth's CPU each time the database moved — a probe with it would
+ * load the API it measures.
+ */
+export async function probeToken(b: Berth): Promise<string> {
+  await createUsers(b, ['probe']);
+  const res = await fetch(`${b.api}/users/probe/tokens`, { method: 'POST', headers: headers(b), body: JSON.stringify({ note: 'bench probe' }) });
+  if (res.status !== 201) throw new Error(`POST /users/probe/tokens: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+/**
  * A light probe of the API while a burst runs: one `GET /hub/api/user` at a time, every `everyMs`,
  * until stopped or `maxMs` passed. Returns the latencies in ms.
  */
-export function apiProbe(b: Berth, everyMs = 25, maxMs = 600_000): { stop(): Promise<number[]> } {
+export async function apiProbe(b: Berth, everyMs = 25, maxMs = 600_000): Promise<{ stop(): Promise<number[]> }> {
+  const auth = { authorization: `token ${await probeToken(b)}` };
   const latencies: number[] = [];
   let stopped = false;
   const end = performance.now() + maxMs;
@@ -130,7 +144,7 @@ export function apiProbe(b: Berth, everyMs = 25, maxMs = 600_000): { stop(): Pro
     while (!stopped && performance.now() < end) {
       const t = performance.now();
       try {
-        const res = await fetch(`${b.api}/user`, { headers: headers(b) });
+        const res = await fetch(`${b.api}/user`, { headers: auth });
         await res.arrayBuffer();
         latencies.push(performance.now() - t);
       } catch { latencies.push(performance.now() - t); }

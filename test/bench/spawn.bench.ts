@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { openDb, schema } from '../../db/client.ts';
 import { ROUNDS, fmt, spread, table, type Row, type Spread } from './report.ts';
 import {
-  type Berth, apiProbe, createUsers, headers, killChildren, quantile, readyCount, removeBenchObjects, removeDir, rss, startBerth, untilAnswers,
+  type Berth, apiProbe, createUsers, headers, killChildren, pool, quantile, readyCount, removeBenchObjects, removeDir, rss, startBerth, untilAnswers,
 } from './spawn-kit.ts';
 import { type Template, floorBurst, removeFloor, templateOf } from './spawn-floor.ts';
 
@@ -92,7 +92,7 @@ async function berthBurst(n: number, opts: BurstOptions & { whileRunning?: () =>
     const idleMiB = rss(b.pid).rssMiB;
     const users = Array.from({ length: n }, (_, i) => `b${n}u${i}`);
     await createUsers(b, [...users, ...Array.from({ length: opts.extraUsers ?? 0 }, (_, i) => `idle${i}`)]);
-    const probe = apiProbe(b);
+    const probe = await apiProbe(b);
     const wall0 = Date.now();
     const t0 = performance.now();
     const statuses: Record<string, number> = {};
@@ -106,7 +106,7 @@ async function berthBurst(n: number, opts: BurstOptions & { whileRunning?: () =>
     const deadline = performance.now() + 10 * 60_000;
     while ((await readyCount(b)) < n) {
       if (performance.now() > deadline) throw new Error(`burst of ${n}: not all ready in 10 min`);
-      await sleep(100);
+      await sleep(250); // only to see the end: the ready times come from servers.ready_at
     }
     const latencies = await probe.stop();
     const ready = await readyTimes(b, wall0);
@@ -142,7 +142,8 @@ async function restartOnce(b: Berth, users: string[]): Promise<{ berth: Berth; r
   const apiUp = (async () => { await untilAnswers(`${b.api}/`, 5, 30_000, (st) => st === 200); return performance.now() - t0; })();
   const again = startBerth({ image: TINY, dir: b.dir, port, token: b.token });
   const routes = (async () => {
-    await Promise.all(users.map((u) => untilAnswers(`${b.origin}/user/${u}/`, 10, 60_000, (st) => st === 200)));
+    // 16 pollers, each on one route until it is served: 500 polling at once would load the proxy they time
+    await pool(users, 16, (u) => untilAnswers(`${b.origin}/user/${u}/`, 10, 60_000, (st) => st === 200));
     return performance.now() - t0;
   })();
   const [berth, apiMs, routesMs] = await Promise.all([again, apiUp, routes]);
