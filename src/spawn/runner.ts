@@ -15,7 +15,8 @@ import { issueServerCredentials } from './credentials.ts';
 import { buildServerSpec } from './spec.ts';
 import { spawnOverridesNow } from './options.ts';
 import { systemUserSpawnSpec } from './system-user.ts';
-import { failSpawn, resumeSpawn, settleSpawn, watchForStop } from './settle.ts';
+import { failSpawn, resumeSpawn, settleSpawn } from './settle.ts';
+import { watchForStop } from './watch-stop.ts';
 
 export interface RunnerOptions {
   /** How often to look for work queued by other processes; 0 = only on 'spawn-requested' (tests). Default 1000 ms. */

@@ -10,6 +10,7 @@ import type { ServerFailure } from '../../db/schema/servers.ts';
 import type { BackendRef } from '../backends/types.ts';
 import { SpawnError, ServiceError } from '../errors.ts';
 import { addEvent, findServerRow, notify, stoppedFields, transition } from '../state/server.ts';
+import { watchForStop } from './watch-stop.ts';
 import { finishStop } from '../services/servers/finish-stop.ts';
 import { waitReady } from './ready.ts';
 import { hubUnreachableHint, hubUrlForServers } from '../backends/hub-probe.ts';
@@ -110,33 +111,4 @@ export async function resumeSpawn(ctx: AppContext, row: ServerRow, user: string,
   } finally {
     unwatch();
   }
-}
-
-/**
- * Aborts `controller` when a stop is requested for this spawn (state 'stopping'), the row is deleted,
- * or a newer spawn replaced it — seen through this process's events or a 1 s database poll.
- * Returns the function that stops watching.
- */
-export function watchForStop(ctx: AppContext, row: ServerRow, controller: AbortController): () => void {
-  let checking = false;
-  let again = false;
-  const check = async () => {
-    if (controller.signal.aborted) return;
-    if (checking) { again = true; return; }
-    checking = true;
-    try {
-      do {
-        again = false;
-        const r = await findServerRow(ctx.db, row.id);
-        if (!r || r.spawnSeq !== row.spawnSeq || r.state === 'stopping') controller.abort(new SpawnError('cancelled', 'Spawn cancelled'));
-      } while (again && !controller.signal.aborted);
-    } catch { /* the next tick retries */ } finally {
-      checking = false;
-    }
-  };
-  const onChange = (id: number) => { if (id === row.id) void check(); };
-  ctx.events.on('server-changed', onChange);
-  const timer = setInterval(() => void check(), 1000);
-  timer.unref();
-  return () => { ctx.events.off('server-changed', onChange); clearInterval(timer); };
 }

@@ -3,7 +3,7 @@
 // openid-client's primitives (client secret in the POST body, as both document), and the bearer
 // API calls afterwards — JSON GETs with a timeout, pages followed only on the forge's own origin.
 // Every failure becomes a LoginError whose message is safe to show; tokens never reach a message.
-import * as oauth from 'openid-client';
+import { openidClient, type OpenId } from './openid-lib.ts';
 import { LoginError, type Claims, type ProviderDeps, type RedirectProvider } from './types.ts';
 export { insecureUrlProblem } from './common-config.ts';
 
@@ -48,26 +48,36 @@ const CLIENT_PROBLEMS = new Set(['invalid_client', 'unauthorized_client', 'incor
 
 export function codeClient(o: CodeClientOptions): CodeClient {
   const issuer = new URL(o.authorizeUrl).origin;
-  const config = new oauth.Configuration(
-    { issuer, authorization_endpoint: o.authorizeUrl, token_endpoint: o.tokenUrl },
-    o.clientId,
-    { client_secret: o.clientSecret },
-    oauth.ClientSecretPost(o.clientSecret),
-  );
-  config.timeout = TIMEOUT_S;
-  // the URLs were checked (insecureUrlProblem) before this client was made
-  if (new URL(o.tokenUrl).protocol === 'http:') oauth.allowInsecureRequests(config);
-  config[oauth.customFetch] = async (url, init) => {
-    const res = await o.deps.fetch(url, init as RequestInit);
-    if (!o.errorsWith200 || res.status !== 200) return res;
-    const text = await res.text();
-    let body: unknown;
-    try { body = JSON.parse(text); } catch { body = undefined; }
-    const status = body && typeof body === 'object' && 'error' in body ? 400 : 200;
-    return new Response(text, { status, headers: res.headers });
+  // made at the first sign-in, once the library is loaded (openid-lib.ts)
+  let made: Promise<{ oauth: typeof OpenId; config: OpenId.Configuration }> | undefined;
+  const client = () => {
+    made ??= openidClient().then((oauth) => ({ oauth, config: configure(oauth) }));
+    made.catch(() => { made = undefined; }); // the next sign-in tries again
+    return made;
   };
+  function configure(oauth: typeof OpenId): OpenId.Configuration {
+    const config = new oauth.Configuration(
+      { issuer, authorization_endpoint: o.authorizeUrl, token_endpoint: o.tokenUrl },
+      o.clientId,
+      { client_secret: o.clientSecret },
+      oauth.ClientSecretPost(o.clientSecret),
+    );
+    config.timeout = TIMEOUT_S;
+    // the URLs were checked (insecureUrlProblem) before this client was made
+    if (new URL(o.tokenUrl).protocol === 'http:') oauth.allowInsecureRequests(config);
+    config[oauth.customFetch] = async (url, init) => {
+      const res = await o.deps.fetch(url, init as RequestInit);
+      if (!o.errorsWith200 || res.status !== 200) return res;
+      const text = await res.text();
+      let body: unknown;
+      try { body = JSON.parse(text); } catch { body = undefined; }
+      const status = body && typeof body === 'object' && 'error' in body ? 400 : 200;
+      return new Response(text, { status, headers: res.headers });
+    };
+    return config;
+  }
 
-  const fail = (err: unknown, what: string): never => {
+  const fail = (oauth: typeof OpenId, err: unknown, what: string): never => {
     if (err instanceof oauth.ResponseBodyError) {
       const detail = `${what}: ${err.status} ${err.error}${err.error_description ? ` (${err.error_description.slice(0, 200)})` : ''}`;
       if (CLIENT_PROBLEMS.has(err.error)) {
@@ -83,7 +93,7 @@ export function codeClient(o: CodeClientOptions): CodeClient {
     throw new LoginError('failed', `${o.label}: the identity provider could not be reached or gave an answer Berth cannot use`, { detail, cause: err });
   };
 
-  const tokens = (t: oauth.TokenEndpointResponse & oauth.TokenEndpointResponseHelpers): TokenSet => {
+  const tokens = (t: OpenId.TokenEndpointResponse & OpenId.TokenEndpointResponseHelpers): TokenSet => {
     const expiresIn = t.expiresIn();
     return {
       access_token: t.access_token,
@@ -96,6 +106,7 @@ export function codeClient(o: CodeClientOptions): CodeClient {
 
   return {
     async begin({ callbackUrl, state, scope }) {
+      const { oauth, config } = await client();
       const code_verifier = oauth.randomPKCECodeVerifier();
       const url = oauth.buildAuthorizationUrl(config, {
         redirect_uri: callbackUrl, response_type: 'code', scope: scope.join(' '), state,
@@ -111,18 +122,20 @@ export function codeClient(o: CodeClientOptions): CodeClient {
       const current = new URL(callbackUrl);
       current.search = '';
       for (const [k, v] of params) current.searchParams.append(k, v);
+      const { oauth, config } = await client();
       try {
         return tokens(await oauth.authorizationCodeGrant(config, current, { pkceCodeVerifier: verifier, expectedState: state }));
       } catch (err) {
-        return fail(err, 'code exchange');
+        return fail(oauth, err, 'code exchange');
       }
     },
     async refresh(refreshToken) {
+      const { oauth, config } = await client();
       try {
         return tokens(await oauth.refreshTokenGrant(config, refreshToken));
       } catch (err) {
         if (err instanceof oauth.ResponseBodyError && (err.error === 'invalid_grant' || err.error === 'invalid_token')) return undefined;
-        return fail(err, 'token refresh');
+        return fail(oauth, err, 'token refresh');
       }
     },
   };

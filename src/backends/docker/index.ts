@@ -98,7 +98,7 @@ export class DockerBackend implements Backend {
       for (const m of mounts) {
         if (!m.home || m.type !== 'volume' || !(await this.ensureVolume(m, homeVolumeLabels(config, spec)))) continue;
         const owner = homeOwner(spec, image.user);
-        if (owner) await chownNewHome({ port: this.port, config, log: this.log, image: spec.image, home: m, owner, name, kind: this.kind });
+        if (owner) await chownNewHome({ port: this.port, config, log: this.log, image: spec.image, imageId: image.id, home: m, owner, name, kind: this.kind });
       }
       throwIfCancelled(signal);
       progress(70, 'Creating container');

@@ -1,5 +1,6 @@
 // The one narrow port over the Docker Engine API (dockerode): every call gets a timeout, a debug log
 // line and errors classified by category (HTTP status or socket error code, never message text).
+import './defer-unused.ts'; // first: before dockerode loads
 import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../log.ts';

@@ -20,7 +20,10 @@
 //   - refuses what the validator lets through: a second root after a self-closing one, text after
 //     a self-closing root, processing instructions, a declared encoding other than UTF-8,
 //     characters XML forbids, and documents past the size and element limits.
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { createRequire } from 'node:module';
+import type { XMLParser, X2jOptions } from 'fast-xml-parser';
+
+type Fxp = typeof import('fast-xml-parser');
 
 export const CAS_NS = 'http://www.yale.edu/tp/cas';
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
@@ -72,7 +75,7 @@ const strictEntities = {
   setXmlVersion: () => {},
 };
 
-const parser = new XMLParser({
+const PARSER_OPTIONS: X2jOptions = {
   preserveOrder: true, // [{ name: [children…], ':@': { '@_attr': value } }, { '#text': … }], in document order
   ignoreAttributes: false, // the failure's code, and the xmlns declarations namespaces are resolved from
   removeNSPrefix: false, // prefixes are resolved below, never dropped
@@ -89,7 +92,20 @@ const parser = new XMLParser({
   // with preserveOrder every node is a fresh object whose keys are only read with Object.keys.
   // (constructor, prototype and __proto__ without a prefix still make the library refuse the document.)
   onDangerousProperty: (name: string) => name,
-});
+};
+
+/**
+ * The library, at the first CAS answer rather than when Berth starts: most sites configure no CAS
+ * login, and it is several MiB of an idle `berth serve`. Its CommonJS build, so this stays synchronous.
+ */
+let xml: { parser: XMLParser; validator: Fxp['XMLValidator'] } | undefined;
+function library() {
+  if (!xml) {
+    const lib = createRequire(import.meta.url)('fast-xml-parser') as Fxp;
+    xml = { parser: new lib.XMLParser(PARSER_OPTIONS), validator: lib.XMLValidator };
+  }
+  return xml;
+}
 
 // Characters XML 1.0 allows: tab, LF, CR, U+0020–U+D7FF, U+E000–U+FFFD, U+10000–U+10FFFF.
 const BAD_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
@@ -156,7 +172,8 @@ function parseXml(input: string): XmlElement {
   // Before the library sees it: comments and CDATA are the only <! the document may hold.
   if (/<!(?!--|\[CDATA\[)/.test(src)) refuse(/<!DOCTYPE/i.test(src) ? 'a DOCTYPE (DTDs and entity declarations are refused)' : 'a markup declaration');
   if (BAD_CHAR.test(src)) refuse('a character XML does not allow');
-  const valid = XMLValidator.validate(src);
+  const { parser, validator } = library();
+  const valid = validator.validate(src);
   if (valid !== true) refuse(valid.err.msg);
   // the validator lets text after a self-closing root through, and the parser drops it
   if (!src.trimEnd().endsWith('>')) refuse('text outside the root element');

@@ -2,7 +2,7 @@
 // a hint, and the whole story in `detail` for the log. An ID token that fails a check (signature,
 // issuer, audience, expiry, nonce) is refused; a provider that cannot be reached or answers
 // nonsense is a failure.
-import { AuthorizationResponseError, ClientError, ResponseBodyError, WWWAuthenticateChallengeError } from 'openid-client';
+import { openidClientLoaded } from '../openid-lib.ts';
 import { LoginError } from '../types.ts';
 
 /** The error and its causes, innermost last, as one line. */
@@ -37,6 +37,8 @@ const codes = (err: unknown): string[] => {
 /** `what`: the step, for the log ("token exchange", "userinfo", "discovery", "refresh"). */
 export function toLoginError(err: unknown, label: string, what: string): LoginError {
   if (err instanceof LoginError) return err;
+  // the library's error classes: none while it is not loaded (openid-lib.ts), and then no error is one
+  const lib = openidClientLoaded();
   const detail = `${what}: ${story(err)}`;
   const cs = codes(err);
   const text = story(err);
@@ -52,7 +54,7 @@ export function toLoginError(err: unknown, label: string, what: string): LoginEr
       detail, cause: err,
     });
   }
-  if (err instanceof ResponseBodyError) {
+  if (lib && err instanceof lib.ResponseBodyError) {
     // the provider's own error code (invalid_grant, invalid_client…) is a fixed token, safe to show
     const code = /^[a-z_]{1,40}$/.test(err.error) ? err.error : 'error';
     return new LoginError('failed', `${label}: the identity provider did not accept the sign-in (${code})`, {
@@ -60,17 +62,17 @@ export function toLoginError(err: unknown, label: string, what: string): LoginEr
       detail, cause: err,
     });
   }
-  if (err instanceof AuthorizationResponseError) {
+  if (lib && err instanceof lib.AuthorizationResponseError) {
     return new LoginError('refused', `${label}: the identity provider refused the sign-in`, { hint: 'Start again from the sign-in page.', detail, cause: err });
   }
-  if (err instanceof WWWAuthenticateChallengeError) {
+  if (lib && err instanceof lib.WWWAuthenticateChallengeError) {
     return new LoginError('failed', `${label}: the identity provider refused the hub's token`, { detail, cause: err });
   }
-  if (err instanceof ClientError && cs.includes('OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED')) {
+  if (lib && err instanceof lib.ClientError && cs.includes('OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED')) {
     // the discovery document names another issuer, the callback's iss is another provider's, or userinfo is another subject's
     return new LoginError('refused', `${label}: the identity provider's answer did not match this hub's settings`, { detail, cause: err });
   }
-  if (err instanceof ClientError && cs.includes('OAUTH_HTTP_REQUEST_FORBIDDEN')) {
+  if (lib && err instanceof lib.ClientError && cs.includes('OAUTH_HTTP_REQUEST_FORBIDDEN')) {
     return new LoginError('failed', `${label}: the identity provider's address is plain http`, {
       hint: 'Ask the hub administrator: the provider must use https (or allow_insecure_http for a lab).', detail, cause: err,
     });

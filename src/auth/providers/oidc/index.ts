@@ -4,7 +4,7 @@
 // issuer, audience, expiry, nonce), identity from its claims or the userinfo answer, and a
 // refresh-token grant for refresh().
 import type { z } from 'zod';
-import * as oidc from 'openid-client';
+import { openidClient, type OpenId } from '../openid-lib.ts';
 import type { Config } from '../../../config/schema.ts';
 import { LoginError, type Claims, type ProviderDeps, type RedirectProvider } from '../types.ts';
 import type { oidcConfig } from './config.ts';
@@ -19,7 +19,7 @@ type Bag = Record<string, unknown>;
 const TIMEOUT_S = 15;
 
 /** How the client authenticates at the token endpoint: basic_auth, else what the provider lists. */
-function clientAuth(entry: Entry, as: oidc.ServerMetadata, discovered: boolean): oidc.ClientAuth {
+function clientAuth(oidc: typeof OpenId, entry: Entry, as: OpenId.ServerMetadata, discovered: boolean): OpenId.ClientAuth {
   if (!entry.client_secret) return oidc.None(); // a public client: PKCE is its only proof
   const listed = as.token_endpoint_auth_methods_supported;
   const basic = entry.basic_auth ?? (discovered ? !listed?.length || listed.includes('client_secret_basic') || !listed.includes('client_secret_post') : false);
@@ -27,7 +27,7 @@ function clientAuth(entry: Entry, as: oidc.ServerMetadata, discovered: boolean):
 }
 
 /** The provider's endpoints Berth will call must each pass the https rule (insecureUrlProblem). */
-function checkEndpoints(entry: Entry, as: oidc.ServerMetadata, label: string) {
+function checkEndpoints(entry: Entry, as: OpenId.ServerMetadata, label: string) {
   for (const key of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri'] as const) {
     const url = as[key];
     const problem = url && insecureUrlProblem(url, entry.allow_insecure_http);
@@ -46,11 +46,11 @@ export function oidcProvider(entry: Entry, _config: Config, deps: ProviderDeps):
   const plain = !entry.issuer;
   const rules: ClaimRules = { label, username_claim: entry.username_claim, groups_claim: entry.groups_claim, require_email_verified: entry.require_email_verified };
   const wantsIdToken = !plain && entry.scope.includes('openid');
-  const customFetch: oidc.CustomFetch = (url, options) => deps.fetch(url, options as RequestInit);
+  const customFetch: OpenId.CustomFetch = (url, options) => deps.fetch(url, options as RequestInit);
 
-  function configure(as: oidc.ServerMetadata): oidc.Configuration {
+  function configure(oidc: typeof OpenId, as: OpenId.ServerMetadata): OpenId.Configuration {
     checkEndpoints(entry, as, label);
-    const c = new oidc.Configuration(as, entry.client_id, entry.client_secret, clientAuth(entry, as, !plain));
+    const c = new oidc.Configuration(as, entry.client_id, entry.client_secret, clientAuth(oidc, entry, as, !plain));
     c[oidc.customFetch] = customFetch;
     c.timeout = TIMEOUT_S;
     // plain http is let through only where checkEndpoints (and the config check) allowed it
@@ -63,12 +63,13 @@ export function oidcProvider(entry: Entry, _config: Config, deps: ProviderDeps):
 
   // One discovery per provider instance (a config reload builds a new one). A failed discovery is
   // not kept: the next login tries again.
-  let configuration: Promise<oidc.Configuration> | undefined;
-  function client(): Promise<oidc.Configuration> {
+  let configuration: Promise<OpenId.Configuration> | undefined;
+  function client(): Promise<OpenId.Configuration> {
     configuration ??= (async () => {
+      const oidc = await openidClient();
       if (plain) {
         // no issuer to check tokens against: plain OAuth2 has no ID token (identity is the userdata answer)
-        return configure({ issuer: new URL(entry.authorize_url!).origin, authorization_endpoint: entry.authorize_url, token_endpoint: entry.token_url });
+        return configure(oidc, { issuer: new URL(entry.authorize_url!).origin, authorization_endpoint: entry.authorize_url, token_endpoint: entry.token_url });
       }
       const issuer = new URL(entry.issuer!);
       const found = await oidc.discovery(issuer, entry.client_id, undefined, undefined, {
@@ -76,7 +77,7 @@ export function oidcProvider(entry: Entry, _config: Config, deps: ProviderDeps):
         execute: issuer.protocol === 'http:' ? [oidc.allowInsecureRequests] : [],
         timeout: TIMEOUT_S,
       });
-      return configure(found.serverMetadata());
+      return configure(oidc, found.serverMetadata());
     })().catch((err: unknown) => {
       configuration = undefined;
       throw toLoginError(err, label, 'discovery');
@@ -85,7 +86,8 @@ export function oidcProvider(entry: Entry, _config: Config, deps: ProviderDeps):
   }
 
   /** The userinfo (OIDC) or userdata (plain OAuth2) answer. */
-  async function userinfo(c: oidc.Configuration, accessToken: string, sub: string | undefined): Promise<Bag | undefined> {
+  async function userinfo(c: OpenId.Configuration, accessToken: string, sub: string | undefined): Promise<Bag | undefined> {
+    const oidc = await openidClient();
     if (plain) {
       const res = await oidc.fetchProtectedResource(c, accessToken, new URL(entry.userdata_url!), 'GET', undefined, new Headers({ accept: 'application/json' }));
       if (res.status !== 200) throw new Error(`userdata_url answered ${res.status}`);
@@ -99,7 +101,7 @@ export function oidcProvider(entry: Entry, _config: Config, deps: ProviderDeps):
   }
 
   /** Claims from a token response (a login or a refresh). */
-  async function identity(c: oidc.Configuration, tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers, previous?: Bag): Promise<Claims> {
+  async function identity(c: OpenId.Configuration, tokens: OpenId.TokenEndpointResponse & OpenId.TokenEndpointResponseHelpers, previous?: Bag): Promise<Claims> {
     const fresh = tokens.claims() as Bag | undefined;
     const idClaims = fresh ?? (previous?.claims as Bag | undefined);
     if (previous && fresh && previous.claims && (previous.claims as Bag).sub !== fresh.sub) {
@@ -137,6 +139,7 @@ export function oidcProvider(entry: Entry, _config: Config, deps: ProviderDeps):
     label,
     async begin({ callbackUrl, state }) {
       const c = await client();
+      const oidc = await openidClient();
       const verifier = oidc.randomPKCECodeVerifier();
       const nonce = wantsIdToken ? oidc.randomNonce() : undefined;
       const params: Record<string, string> = {
@@ -152,6 +155,7 @@ export function oidcProvider(entry: Entry, _config: Config, deps: ProviderDeps):
     },
     async complete({ callbackUrl, state, params, saved }) {
       const c = await client();
+      const oidc = await openidClient();
       const verifier = typeof saved.code_verifier === 'string' ? saved.code_verifier : undefined;
       const nonce = typeof saved.nonce === 'string' ? saved.nonce : undefined;
       if (!verifier || (wantsIdToken && !nonce)) {
@@ -174,6 +178,7 @@ export function oidcProvider(entry: Entry, _config: Config, deps: ProviderDeps):
       const refreshToken = authState.refresh_token;
       if (typeof refreshToken !== 'string' || !refreshToken) return undefined;
       const c = await client();
+      const oidc = await openidClient();
       let tokens;
       try {
         tokens = await oidc.refreshTokenGrant(c, refreshToken);
