@@ -11,6 +11,8 @@ import { ROUNDS, table, type Row } from './report.ts';
 import { ensureTools } from './wrk.ts';
 import { tokenCheckRows } from './token-check.bench.ts';
 import { spawnWake } from './wake.bench.ts';
+import { proxyRows } from './proxy.bench.ts';
+import { spawnRows } from './spawn.bench.ts';
 
 interface Section { rows: Row[]; raw: unknown }
 
@@ -21,6 +23,8 @@ const wakeRows = async (): Promise<Section> => {
 
 const SECTIONS: Record<string, () => Promise<Section>> = {
   token: tokenCheckRows,
+  proxy: proxyRows,
+  spawn: spawnRows,
   wake: wakeRows,
 };
 
