@@ -9,8 +9,15 @@ import type { Client, InStatement } from '@libsql/client';
 export interface ChangeTracker {
   /** Bumped before and after every statement of this process that may write. */
   generation(): number;
-  /** SQLite's data_version of the connection: changes when another connection commits. */
+  /**
+   * SQLite's data_version of the connection: changes when another connection commits. Read at most
+   * once per event-loop turn — every caller in the turn (under load, dozens of requests) shares the
+   * read. Another process's commit reaches this one only through I/O, so it is seen from the next
+   * turn: microseconds later, where JupyterHub's own HubAuth keeps an answer 5 minutes.
+   */
   dataVersion(): Promise<number>;
+  /** The data_version this turn already read, if any: lets a hit be served without waiting. */
+  knownDataVersion(): number | undefined;
 }
 
 const READ = /^\s*(select|pragma\s+data_version)\b/i;
@@ -47,9 +54,23 @@ export function trackChanges(raw: Client): { client: Client; tracker: (client: C
   return {
     client,
     // `client` here is the one statements go through (local-tx.ts's gate), so the pragma waits its turn like a read
-    tracker: (gated) => ({
-      generation: () => generation,
-      dataVersion: async () => Number((await gated.execute('PRAGMA data_version')).rows[0]?.[0] ?? -1),
-    }),
+    tracker: (gated) => {
+      let known: number | undefined;
+      let reading: Promise<number> | undefined;
+      const read = async () => {
+        try {
+          const v = (known = Number((await gated.execute('PRAGMA data_version')).rows[0]?.[0] ?? -1));
+          setImmediate(() => { known = undefined; }); // the turn is over: the next caller reads again
+          return v;
+        } finally {
+          reading = undefined;
+        }
+      };
+      return {
+        generation: () => generation,
+        dataVersion: () => (known !== undefined ? Promise.resolve(known) : (reading ??= read())),
+        knownDataVersion: () => known,
+      };
+    },
   };
 }

@@ -15,7 +15,8 @@ import { noteTokenUse } from '../../src/services/tokens/touch.ts';
 import { API_HEADERS } from '../headers.ts';
 import { tokenCheckAnswer } from './user.ts';
 
-interface Answer { token: TokenRow; identity: Identity; body: Buffer }
+/** `head`: the response headers, built once with the answer (an answer is kept under one configuration). */
+interface Answer { token: TokenRow; identity: Identity; body: Buffer; head: Record<string, string | number> }
 
 /** What one configuration fixes: the path, the headers, and the answers built under it. */
 interface Under { config: Config; path: string; headers: Record<string, string>; answers: TokenCache<Answer> }
@@ -31,15 +32,16 @@ export function withFastTokenCheck(ctx: AppContext, app: RequestListener): Reque
     return (under = { config, path, headers, answers: new TokenCache<Answer>(ctx.db) });
   };
 
-  const build = async (token: string): Promise<Answer | undefined> => {
+  const build = async (token: string, u: Under): Promise<Answer | undefined> => {
     const identity = await identityFromToken(ctx, token);
     if (!identity?.token) return undefined;
-    return { token: identity.token, identity, body: Buffer.from(JSON.stringify(await tokenCheckAnswer(ctx, identity))) };
+    const body = Buffer.from(JSON.stringify(await tokenCheckAnswer(ctx, identity)));
+    return { token: identity.token, identity, body, head: { ...u.headers, 'Content-Length': body.length } };
   };
 
-  const send = (res: ServerResponse, u: Under, a: Answer) => {
+  const send = (res: ServerResponse, a: Answer) => {
     void noteTokenUse(ctx, a.identity); // throttled, fire-and-forget, as on the app's path
-    res.writeHead(200, { ...u.headers, 'Content-Length': a.body.length });
+    res.writeHead(200, a.head);
     res.end(a.body);
   };
 
@@ -51,9 +53,9 @@ export function withFastTokenCheck(ctx: AppContext, app: RequestListener): Reque
     if (!token) return app(req, res);
     const now = ctx.clock.now();
     const hit = u.answers.peek(token, now);
-    if (hit) return send(res, u, hit);
-    u.answers.get(token, now, () => build(token)).then(
-      (a) => (a ? send(res, u, a) : app(req, res)),
+    if (hit) return send(res, hit);
+    u.answers.get(token, now, () => build(token, u)).then(
+      (a) => (a ? send(res, a) : app(req, res)),
       (err: unknown) => {
         ctx.log.warn('token check fast path failed; the app answers', { error: String(err) });
         return app(req, res);

@@ -8,6 +8,7 @@ import { schema, type Db } from '../../db/client.ts';
 import { sha256, tokenPrefix, verifyToken } from './tokens.ts';
 import { tokenScopes, type Owner, type ScopeSet } from './scopes.ts';
 import { TokenCache } from './token-cache.ts';
+import { perDb } from '../../db/per-db.ts';
 import { serviceClientTokenScopes } from '../services/oauth/service-scopes.ts';
 import type { TokenRow, UserRow, SessionRow } from '../../db/schema/index.ts';
 
@@ -40,7 +41,6 @@ export async function findToken(ctx: AppContext, token: string): Promise<TokenRo
 const tokenServer = alias(schema.servers, 'token_server');
 const clientServer = alias(schema.servers, 'client_server');
 const clientOwner = alias(schema.users, 'client_owner');
-const prepared = new WeakMap<Db, ReturnType<typeof prepareLookup>>();
 
 function prepareLookup(db: Db) {
   const t = schema.tokens;
@@ -57,14 +57,13 @@ function prepareLookup(db: Db) {
 }
 
 type Lookup = Awaited<ReturnType<ReturnType<typeof prepareLookup>['execute']>>[number];
-const caches = new WeakMap<Db, TokenCache<Lookup>>();
+const lookupQuery = perDb(prepareLookup);
+const lookupCache = perDb((db) => new TokenCache<Lookup>(db));
 
 async function lookupToken(ctx: AppContext, token: string) {
   if (token.length < 8) return undefined;
-  let query = prepared.get(ctx.db);
-  if (!query) prepared.set(ctx.db, (query = prepareLookup(ctx.db)));
-  let cache = caches.get(ctx.db);
-  if (!cache) caches.set(ctx.db, (cache = new TokenCache<Lookup>(ctx.db)));
+  const query = lookupQuery(ctx.db);
+  const cache = lookupCache(ctx.db);
   const now = ctx.clock.now();
   return cache.get(token, now, async () => {
     const rows = await query.execute({ prefix: tokenPrefix(token), now });

@@ -4,11 +4,7 @@
 // changed since — neither this process's generation nor SQLite's data_version moved (db/changes.ts).
 // Any write by anyone empties it; a revoked token, a blocked user, a renamed server are seen at the
 // next request. Expiry is checked on every hit (time passes without writes). No tracker (a remote
-// libSQL server): every check reads.
-//
-// data_version is read at most once per event-loop turn: every request parsed in the same turn shares
-// the read (under load, dozens). Another process's commit reaches this one only through I/O, so it is
-// seen from the next turn — microseconds later, where JupyterHub's own HubAuth keeps an answer 5 min.
+// libSQL server): every check reads. data_version is read once per event-loop turn (db/changes.ts).
 import { createHash } from 'node:crypto';
 import type { Db } from '../../db/client.ts';
 
@@ -26,9 +22,6 @@ const keyOf = (token: string) => createHash('sha256').update(token).digest('base
 export class TokenCache<T extends { token: { expiresAt: number | null } }> {
   private entries = new Map<string, Entry<T>>();
   private stamp: Stamp | undefined;
-  /** data_version as read in this event-loop turn; cleared when the turn ends. */
-  private turnVersion: number | undefined;
-  private turnRead: Promise<number> | undefined;
 
   constructor(private readonly db: Db) {}
 
@@ -37,7 +30,8 @@ export class TokenCache<T extends { token: { expiresAt: number | null } }> {
    * "ask get()", not "no such token".
    */
   peek(token: string, now: number): T | undefined {
-    if (this.turnVersion === undefined || !this.current(this.turnVersion)) return undefined;
+    const dataVersion = this.db.$changes?.knownDataVersion();
+    if (dataVersion === undefined || !this.current(dataVersion)) return undefined;
     const value = this.entries.get(keyOf(token))?.value;
     return value && live(value, now) ? value : undefined;
   }
@@ -45,7 +39,7 @@ export class TokenCache<T extends { token: { expiresAt: number | null } }> {
   /** `lookup` reads the database; only a found row is kept (an unknown token always reads). */
   async get(token: string, now: number, lookup: () => Promise<T | undefined>): Promise<T | undefined> {
     if (!this.db.$changes) return lookup();
-    const dataVersion = this.turnVersion ?? (await (this.turnRead ??= this.readVersion()));
+    const dataVersion = await this.db.$changes.dataVersion();
     if (!this.current(dataVersion)) {
       this.entries.clear();
       this.stamp = { generation: this.db.$changes.generation(), dataVersion };
@@ -73,16 +67,6 @@ export class TokenCache<T extends { token: { expiresAt: number | null } }> {
   /** Whether the entries were read under these counters (this process's generation is always now). */
   private current(dataVersion: number): boolean {
     return !!this.stamp && this.stamp.generation === this.db.$changes?.generation() && this.stamp.dataVersion === dataVersion;
-  }
-
-  private async readVersion(): Promise<number> {
-    try {
-      const v = (this.turnVersion = await this.db.$changes!.dataVersion());
-      setImmediate(() => { this.turnVersion = undefined; });
-      return v;
-    } finally {
-      this.turnRead = undefined;
-    }
   }
 }
 

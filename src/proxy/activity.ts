@@ -2,7 +2,7 @@
 // WebSocket traffic count; redirects and errors do not). Kept in memory, written every ~10 s.
 import type { Socket } from 'node:net';
 import type { AppContext } from '../context.ts';
-import { recordActivityMany } from '../services/activity/record-many.ts';
+import { recordActivityMany } from '../services/activity/record.ts';
 
 const FLUSH_MS = 10_000;
 

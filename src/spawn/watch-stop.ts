@@ -4,22 +4,15 @@
 // reads the two columns it needs with one query prepared once per database, not the whole row.
 import { eq, sql } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
-import { schema, type Db } from '../../db/client.ts';
+import { schema } from '../../db/client.ts';
+import { perDb } from '../../db/per-db.ts';
 import type { ServerRow } from '../../db/schema/index.ts';
 import { SpawnError } from '../errors.ts';
 
-const prepared = new WeakMap<Db, ReturnType<typeof prepareStateQuery>>();
-
-function prepareStateQuery(db: Db) {
+const stateQuery = perDb((db) => {
   const s = schema.servers;
   return db.select({ state: s.state, spawnSeq: s.spawnSeq }).from(s).where(eq(s.id, sql.placeholder('id'))).prepare();
-}
-
-function stateQuery(db: Db) {
-  let q = prepared.get(db);
-  if (!q) prepared.set(db, (q = prepareStateQuery(db)));
-  return q;
-}
+});
 
 /**
  * Aborts `controller` when a stop is requested for this spawn (state 'stopping'), the row is deleted,

@@ -3,7 +3,7 @@
 // routes read from its database), configurable-http-proxy 5.3 (routes added through its REST API) and
 // Debian's nginx (a location per route, keep-alive to the upstream). stop() ends only the process we
 // started (by PID; nginx's workers leave with their master) and removes the directory.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/berth-process.ts';
 import { chp } from './jupyterhub.ts';
+import { startChild, stopChild } from './proc.ts';
 
 export const ROUTES = 1050;
 const BERTH = fileURLToPath(new URL('../../bin/berth.mjs', import.meta.url));
@@ -22,41 +23,6 @@ export interface Peer {
   /** The processes whose memory is the proxy's (nginx: master and workers). */
   pids(): number[];
   stop(): Promise<void>;
-}
-
-/** Starts a child and resolves once `ready(output so far)` holds; its output is kept (last 8 KB) for errors. */
-export function startChild(cmd: string, args: string[], ready: (out: string) => boolean, opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const onData = (d: Buffer) => { out = (out + d).slice(-8192); };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`bench: ${cmd} did not start:\n${out}`)); }, opts.timeoutMs ?? 30_000);
-    const check = () => {
-      if (!ready(out)) return;
-      clearTimeout(timer);
-      child.stdout!.off('data', check);
-      child.stderr!.off('data', check);
-      child.off('exit', onExit);
-      resolve({ child, output: () => out });
-    };
-    const onExit = (code: number | null) => { clearTimeout(timer); reject(new Error(`bench: ${cmd} exited ${code}:\n${out}`)); };
-    child.stdout!.on('data', check);
-    child.stderr!.on('data', check);
-    child.once('exit', onExit);
-    check();
-  });
-}
-
-/** SIGTERM, then SIGKILL after 5 s; resolves when the child has exited. */
-export function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => { clearTimeout(kill); resolve(); });
-    child.kill('SIGTERM');
-  });
 }
 
 async function waitForHttp(url: string, child: ChildProcess, output: () => string, headers: Record<string, string> = {}) {
@@ -204,24 +170,3 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
-/** CPU time used so far (ms, user + system), summed over `pids`, from /proc/<pid>/stat (clock ticks of 10 ms). */
-export function cpuMs(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(f[11]) + Number(f[12]);
-  }
-  return ticks * 10;
-}
-
-/** Resident memory now and its peak so far (MB), summed over `pids`, from /proc/<pid>/status. */
-export function memory(pids: number[]): { rssMb: number; peakMb: number } {
-  let rss = 0, hwm = 0;
-  for (const pid of pids) {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    rss += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    hwm += Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  }
-  return { rssMb: rss / 1024, peakMb: hwm / 1024 };
-}

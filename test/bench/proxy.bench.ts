@@ -13,7 +13,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensureTools, wrk, type WrkResult } from './wrk.ts';
 import { chp } from './jupyterhub.ts';
 import { ROUNDS, fmt, spread, table, type Row, type Spread } from './report.ts';
-import { ROUTES, cpuMs, memory, startBerthProxy, startChild, startChp, startNginx, stopChild, type Peer } from './proxy-peers.ts';
+import { ROUTES, startBerthProxy, startChp, startNginx, type Peer } from './proxy-peers.ts';
+import { cpuMs, memory, startChild, stopChild } from './proc.ts';
 
 const SECONDS = Number(process.env.BENCH_PROXY_SECONDS ?? 8);
 const WARMUP_SECONDS = 2;

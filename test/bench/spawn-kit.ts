@@ -2,8 +2,8 @@
 // a generated config, its REST API as an admin service, its RSS from /proc, and the floor — the same
 // containers made straight on the Engine API with dockerode. Everything the bench creates carries
 // berth.bench=<tag>, and only that is removed. Loopback and this bench's own containers only.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
 import Docker from 'dockerode';
 import { freePort } from '../helpers/berth-process.ts';
+import { memory, startChild, stopChild } from './proc.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/berth.mjs', import.meta.url));
 export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
@@ -62,30 +63,13 @@ export async function startBerth(opts: { image: string; dir?: string; port?: num
   const spawnedAt = performance.now();
   // BENCH_PROF=<dir>: a CPU profile of each berth process (written when it exits on SIGTERM)
   const prof = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
-  const child = spawn(process.execPath, [...prof, ...(opts.nodeArgs ?? []), BIN, 'serve', '--config', configFile], { env: { ...process.env, BENCH_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { child } = await startChild(process.execPath, [...prof, ...(opts.nodeArgs ?? []), BIN, 'serve', '--config', configFile], (out) => out.includes('berth: listening on'), { env: { ...process.env, BENCH_TOKEN: token } });
+  const listeningAt = performance.now();
   children.add(child);
-  let out = '';
-  const listeningAt = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`berth did not start: ${out}`)), 30_000);
-    const onData = (d: Buffer) => {
-      out += d;
-      if (out.includes('berth: listening on')) { clearTimeout(timer); resolve(performance.now()); }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (d: Buffer) => { out += d; if (out.length > 20_000) out = out.slice(-10_000); });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`berth exited ${code}: ${out}`)); });
-  });
-  child.removeAllListeners('exit');
   const origin = `http://127.0.0.1:${port}`;
   return {
     child, pid: child.pid!, origin, api: `${origin}/hub/api`, token, dir, configFile, spawnedAt, listeningAt,
-    stop: () => new Promise<void>((resolve) => {
-      children.delete(child);
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      child.once('exit', () => { clearTimeout(kill); resolve(); });
-      child.kill('SIGTERM');
-    }),
+    stop: () => { children.delete(child); return stopChild(child, 10_000); }, // a CPU profile takes a while to write
   };
 }
 
@@ -95,9 +79,8 @@ export function removeDir(dir: string): void {
 
 /** VmRSS and VmHWM (the peak) of a process, in MiB. */
 export function rss(pid: number): { rssMiB: number; peakMiB: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
-  return { rssMiB: kb('VmRSS') / 1024, peakMiB: kb('VmHWM') / 1024 };
+  const m = memory([pid]);
+  return { rssMiB: m.rssMb, peakMiB: m.peakMb };
 }
 
 export function headers(b: Berth): Record<string, string> {

@@ -3,8 +3,7 @@
 // JupyterHub 3.0 and a bare Node `http` server answering the same JSON (the ceiling of any Node server
 // on this machine). wrk, 50 connections, ROUNDS interleaved runs. Loopback only; bounded in time.
 //   node --import tsx test/bench/token-check.bench.ts      (BENCH_PROF=<dir>: CPU profile of berth)
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +12,7 @@ import { freePort } from '../helpers/berth-process.ts';
 import { startJupyterHub } from './jupyterhub.ts';
 import { wrk, type WrkResult } from './wrk.ts';
 import { ROUNDS, fmt, spread, type Row } from './report.ts';
+import { memory, startChild, stopChild } from './proc.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/berth.mjs', import.meta.url));
 /** What a single-user server's OAuth token for alice's server carries. */
@@ -21,11 +21,6 @@ const USERS = 1000;
 const SECONDS = 8;
 
 interface Target { url: string; headers: Record<string, string>; pid: number; stop(): Promise<void> }
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((r) => { child.once('exit', () => r()); setTimeout(r, 10_000); });
-}
 
 /** `berth serve` compiled, as admins run it, with USERS users holding a token each, plus alice's. */
 async function startBerth(): Promise<Target> {
@@ -40,15 +35,10 @@ async function startBerth(): Promise<Target> {
     'backend: fake', 'spawner:', '  image: fake', '',
   ].join('\n'));
   const prof = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
-  const child = spawn(process.execPath, [...prof, BIN, 'serve', '--config', config], { env: { ...process.env, BENCH_TOKEN: admin }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const stop = async () => { child.kill('SIGTERM'); await exited(child); rmSync(dir, { recursive: true, force: true }); };
+  const { child } = await startChild(process.execPath, [...prof, BIN, 'serve', '--config', config], (out) => out.includes('berth: listening on'), { env: { ...process.env, BENCH_TOKEN: admin } })
+    .catch((err: unknown) => { rmSync(dir, { recursive: true, force: true }); throw err; });
+  const stop = async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }); };
   try {
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`bench: berth did not start: ${out}`)), 30_000);
-      child.stdout!.on('data', (d: Buffer) => { out += d; if (out.includes('berth: listening on')) { clearTimeout(timer); resolve(); } });
-      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`bench: berth exited ${code}: ${out}`)); });
-    });
     const api = `http://127.0.0.1:${port}/hub/api`;
     const call = async (path: string, body: unknown) => {
       const res = await fetch(`${api}${path}`, { method: 'POST', headers: { authorization: `token ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -71,16 +61,8 @@ async function startBareNode(bytes: number): Promise<Target> {
   const port = await freePort();
   const src = `const body = Buffer.alloc(${bytes}, 'x');
 require('node:http').createServer((q, s) => { s.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }); s.end(body); }).listen(${port}, '127.0.0.1', () => console.log('up'));`;
-  const child = spawn(process.execPath, ['-e', src], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((r) => child.stdout!.once('data', r));
-  return { url: `http://127.0.0.1:${port}/hub/api/user`, headers: {}, pid: child.pid!, stop: async () => { child.kill('SIGTERM'); await exited(child); } };
-}
-
-/** Resident memory of a process, MiB (VmRSS), and its peak (VmHWM). */
-export function rssMiB(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  const { child } = await startChild(process.execPath, ['-e', src], (out) => out.includes('up'));
+  return { url: `http://127.0.0.1:${port}/hub/api/user`, headers: {}, pid: child.pid!, stop: () => stopChild(child) };
 }
 
 export async function tokenCheckRows(): Promise<{ rows: Row[]; raw: unknown }> {
@@ -88,7 +70,7 @@ export async function tokenCheckRows(): Promise<{ rows: Row[]; raw: unknown }> {
   try {
     const berth = await startBerth();
     started.push(berth);
-    const idle = rssMiB(berth.pid);
+    const idle = memory([berth.pid]);
     const check = await fetch(berth.url, { headers: berth.headers });
     const body = await check.text();
     if (!check.ok) throw new Error(`bench: berth's token check answered ${check.status}: ${body}`);
@@ -102,7 +84,7 @@ export async function tokenCheckRows(): Promise<{ rows: Row[]; raw: unknown }> {
     for (let i = 0; i < ROUNDS; i++) {
       for (const name of Object.keys(targets) as (keyof typeof targets)[]) runs[name].push(await wrk({ ...targets[name], seconds: SECONDS }));
     }
-    const under = rssMiB(berth.pid);
+    const under = memory([berth.pid]);
     const rps = (k: keyof typeof targets) => spread(runs[k].map((r) => r.rps));
     const p99 = (k: keyof typeof targets) => spread(runs[k].map((r) => r.p99ms));
     const [b, j, n] = [rps('berth'), rps('jupyterhub'), rps('bare')];
@@ -111,7 +93,7 @@ export async function tokenCheckRows(): Promise<{ rows: Row[]; raw: unknown }> {
     const rows: Row[] = [
       { figure: 'token check `GET /hub/api/user`, req/s', anchor: `JupyterHub 3.0: ${fmt(j)}; bare Node http: ${fmt(n)}`, berth: fmt(b), ratio: `${(b.median / j.median).toFixed(2)}× JupyterHub, ${(b.median / n.median).toFixed(2)}× bare Node`, target: '≥ 10× JupyterHub and ≥ 0.7× bare Node', met: b.median >= 10 * j.median && b.median >= 0.7 * n.median },
       { figure: 'token check p99, ms', anchor: `JupyterHub 3.0: ${fmt(p99('jupyterhub'), 1)}; bare Node: ${fmt(p99('bare'), 1)}`, berth: fmt(p99('berth'), 1), ratio: '', target: '< 10 ms', met: p99('berth').median < 10 },
-      { figure: `RSS of \`berth serve\` after creating ${USERS + 1} users with tokens / peak under the token-check load, MiB`, anchor: '', berth: `${idle.rss.toFixed(0)} / ${under.peak.toFixed(0)}`, ratio: '', target: '', met: null },
+      { figure: `RSS of \`berth serve\` after creating ${USERS + 1} users with tokens / peak under the token-check load, MiB`, anchor: '', berth: `${idle.rssMb.toFixed(0)} / ${under.peakMb.toFixed(0)}`, ratio: '', target: '', met: null },
     ];
     return { rows, raw: { runs, rss: { idle, underLoad: under }, bodyBytes: Buffer.byteLength(body) } };
   } finally {

@@ -3,7 +3,7 @@
 // the fake backend for `berth serve` (one process: an in-process event) and for `berth api` +
 // `berth worker` (two processes: the wake-up POST); the difference is what running apart adds.
 // Loopback only; a bounded number of spawns. Figures only.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,19 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { and, eq, gt } from 'drizzle-orm';
 import { openDb, schema } from '../../db/client.ts';
 import { freePort } from '../helpers/berth-process.ts';
+import { startChild, stopChild } from './proc.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/berth.mjs', import.meta.url));
 const SPAWNS = 40;
 
-function startRole(role: string, configFile: string, env: Record<string, string>, ready: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, role, '--config', configFile], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${role} did not start: ${out}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => { out += d; if (out.includes(ready)) { clearTimeout(timer); resolve(child); } });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${role} exited ${code}: ${out}`)); });
-  });
-}
+const startRole = async (role: string, configFile: string, env: Record<string, string>, ready: string) =>
+  (await startChild(process.execPath, [BIN, role, '--config', configFile], (out) => out.includes(ready), { env: { ...process.env, ...env } })).child;
 
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -74,8 +68,7 @@ async function measure(split: boolean) {
     db.$client.close();
     return stats(delays);
   } finally {
-    for (const c of children) c.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await Promise.all(children.map((c) => stopChild(c)));
     rmSync(dir, { recursive: true, force: true });
   }
 }

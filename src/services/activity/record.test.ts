@@ -1,12 +1,12 @@
-// The proxy's batched activity write: every server in the batch and its user move forward, a user
-// with two servers takes the later time, and nothing already later in the database moves back.
+// Activity writes: every server in a batch and its user move forward, a user with two servers takes
+// the later time, and nothing already later in the database moves back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eq } from 'drizzle-orm';
 import { buildTestApp } from '../../../test/helpers/app.ts';
 import { insertServer } from '../../../test/helpers/server-rows.ts';
 import { schema } from '../../../db/client.ts';
-import { recordActivityMany } from './record-many.ts';
+import { recordActivityMany } from './record.ts';
 
 test('recordActivityMany moves servers and users forward, never back', async () => {
   const t = await buildTestApp({ runner: false });
